@@ -2203,6 +2203,39 @@ fn calls_a_built_in_that_reads_beyond_its_arguments() {
     ");
 }
 
+/// An operator named in another schema runs its owner's function, which the guard does not
+/// look for by name; a call qualified with pg_temp could reach the scripts' own helpers.
+/// (Found by the second review of 2026-12-07: `m.email OPERATOR(v1.||) ''` ran V1's owner's
+/// function as the superuser.)
+#[test]
+fn names_an_operator_outside_pg_catalog_or_a_function_in_pg_temp() {
+    let model = edited(
+        "title: coalesce(p.title, 'untitled')",
+        "title: p.title OPERATOR(public.||) 'x'\n      body: pg_temp.pgmig_helper(p.title)",
+    );
+    insta::assert_snapshot!(refused(&model), @"
+    model.yaml:15:14: error: a model may not call `OPERATOR(public.||)`: it runs a function of that schema's operator, which the scripts cannot check by name
+        ╭─[model.yaml:15:14]
+     14 │       person_id: p.member_id
+     15 │       title: p.title OPERATOR(public.||) 'x'
+        ·              ┬
+        ·              ╰── here
+     16 │       body: pg_temp.pgmig_helper(p.title)
+        ╰────
+      help: the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration
+    model.yaml:16:21: error: a model may not call `pg_temp.pgmig_helper`: it is in pg_temp, where only the scripts' own helpers live
+        ╭─[model.yaml:16:21]
+     15 │       title: p.title OPERATOR(public.||) 'x'
+     16 │       body: pg_temp.pgmig_helper(p.title)
+        ·                     ──────┬─────
+        ·                           ╰── here
+     17 │ drop:
+        ╰────
+      help: the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration
+    error: model.yaml has 2 errors; nothing was written
+    ");
+}
+
 // Diagnostics without a case here, and where they are tested instead:
 // - `{script}:{line} would run psql's \{command}` (src/emit/guard.rs) is the last line of
 //   defence behind the quoting toolkit: no model reaches it while quoting is right (its unit

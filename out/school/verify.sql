@@ -518,7 +518,7 @@ BEGIN
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
     WHERE ct.use = 'written'
     UNION ALL
-    SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
+    SELECT ct.rel, pg_catalog.format(CASE WHEN ct.col IS NULL THEN 'constraint %I of domain %s (the model casts to it)' ELSE 'constraint %I of domain %s (column %I)' END, k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
@@ -711,9 +711,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'be016ff2f5e9cab5fbd5d61eebe7864d9677f48e6c7f371ac1c2e0544f404d87';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4030a2143d65cb331870e830be291f21167b8a4591e88b54dedc4a1c3f17a486';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile be016ff2f5e9cab5fbd5d61eebe7864d9677f48e6c7f371ac1c2e0544f404d87; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4030a2143d65cb331870e830be291f21167b8a4591e88b54dedc4a1c3f17a486; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

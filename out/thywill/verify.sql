@@ -502,7 +502,7 @@ BEGIN
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
     WHERE ct.use = 'written'
     UNION ALL
-    SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
+    SELECT ct.rel, pg_catalog.format(CASE WHEN ct.col IS NULL THEN 'constraint %I of domain %s (the model casts to it)' ELSE 'constraint %I of domain %s (column %I)' END, k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
@@ -695,9 +695,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'dfa176f5313c8105c0dd3ab60b79590325ae4e8c89b4cb9baa41d9c3a5bb5df0';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile dfa176f5313c8105c0dd3ab60b79590325ae4e8c89b4cb9baa41d9c3a5bb5df0; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -395,7 +395,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '9d6e223a92c70110e8b1d05da17bfc6465c539f311f8c342567ac1ce9408453b';
+SET pgmig.fingerprint = '6d959786af6bc4e0e9b2ae73a3b41cbaf111a769ca003e0396a57f360c3da12e';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -445,9 +445,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '9d6e223a92c70110e8b1d05da17bfc6465c539f311f8c342567ac1ce9408453b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6d959786af6bc4e0e9b2ae73a3b41cbaf111a769ca003e0396a57f360c3da12e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 9d6e223a92c70110e8b1d05da17bfc6465c539f311f8c342567ac1ce9408453b; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6d959786af6bc4e0e9b2ae73a3b41cbaf111a769ca003e0396a57f360c3da12e; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -685,7 +685,7 @@ BEGIN
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
     WHERE ct.use = 'written'
     UNION ALL
-    SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
+    SELECT ct.rel, pg_catalog.format(CASE WHEN ct.col IS NULL THEN 'constraint %I of domain %s (the model casts to it)' ELSE 'constraint %I of domain %s (column %I)' END, k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ

@@ -499,7 +499,7 @@ BEGIN
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
     WHERE ct.use = 'written'
     UNION ALL
-    SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (column %I)', k.conname, k.contypid::regtype, ct.col),
+    SELECT ct.rel, pg_catalog.format(CASE WHEN ct.col IS NULL THEN 'constraint %I of domain %s (the model casts to it)' ELSE 'constraint %I of domain %s (column %I)' END, k.conname, k.contypid::regtype, ct.col),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
@@ -692,9 +692,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c93579a70f2c4134084489b243f2169d157392eb86dbf357d5bcaf7c99e87a79';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c93579a70f2c4134084489b243f2169d157392eb86dbf357d5bcaf7c99e87a79; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -7,7 +7,10 @@
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
-use sqlparser::ast::{Expr, Ident, ObjectName, ObjectNamePart, TableFactor, Visit, Visitor};
+use sqlparser::ast::{
+    BinaryOperator, Expr, ObjectName, ObjectNamePart, Spanned, TableFactor, Visit, Visitor,
+};
+use sqlparser::tokenizer::Location;
 
 use super::ident::ident_name;
 use super::sql::Origin;
@@ -106,15 +109,36 @@ fn refused(name: &str) -> Option<&'static str> {
     })
 }
 
-/// Every call of a refused built-in in `node`: the function's name as written, its last
-/// part (where an error points) and why it is refused.
-pub fn refusals<V: Visit>(node: &V) -> Vec<(String, Ident, &'static str)> {
+/// Every call of a refused built-in in `node`: the function's name as written, where its
+/// last part starts and how long it is (where an error points), and why it is refused.
+/// Refused too: a call qualified with `pg_temp` (the scripts' own helpers live there, and
+/// the guard cannot tell them from the model's), and an operator the model names in another
+/// schema than pg_catalog (`OPERATOR(v1.||)`: it runs its owner's function, which the guard
+/// does not look for by name).
+pub fn refusals<V: Visit>(node: &V) -> Vec<(String, Location, usize, &'static str)> {
     let mut found = Vec::new();
     let _ = node.visit(&mut Calls(|name: &ObjectName| {
         if let Some(ObjectNamePart::Identifier(last)) = name.0.last() {
-            if let Some(why) = refused(&ident_name(last)) {
-                found.push((name.to_string(), last.clone(), why));
+            let in_pg_temp = name.0.len() > 1
+                && matches!(&name.0[0], ObjectNamePart::Identifier(s) if ident_name(s).starts_with("pg_temp"));
+            let why = if in_pg_temp {
+                Some("is in pg_temp, where only the scripts' own helpers live")
+            } else {
+                refused(&ident_name(last))
+            };
+            if let Some(why) = why {
+                found.push((name.to_string(), last.span.start, last.value.chars().count(), why));
             }
+        }
+    }));
+    let _ = node.visit(&mut Operators(|op: &Vec<String>, at: Location| {
+        if op.len() > 1 && !op[0].eq_ignore_ascii_case("pg_catalog") {
+            found.push((
+                format!("OPERATOR({})", op.join(".")),
+                at,
+                1,
+                "runs a function of that schema's operator, which the scripts cannot check by name",
+            ));
         }
     }));
     found
@@ -129,9 +153,9 @@ pub fn refusal_message(name: &str, why: &str) -> String {
 pub fn refused_calls<V: Visit>(node: &V, origin: Origin) -> Vec<Diagnostic> {
     refusals(node)
         .into_iter()
-        .map(|(name, last, why)| {
+        .map(|(name, at, len, why)| {
             origin
-                .error(refusal_message(&name, why), last.span.start, last.value.chars().count())
+                .error(refusal_message(&name, why), at, len)
                 .with_hint("the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration")
         })
         .collect()
@@ -156,6 +180,24 @@ pub fn called_functions<V: Visit>(node: &V) -> BTreeSet<String> {
         }
     }));
     names
+}
+
+/// Calls `F` with every schema-qualifiable operator (`OPERATOR(schema.op)`) an expression
+/// names, and where the expression around it starts.
+struct Operators<F>(F);
+
+impl<F: FnMut(&Vec<String>, Location)> Visitor for Operators<F> {
+    type Break = ();
+    fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
+        if let Expr::BinaryOp {
+            op: BinaryOperator::PGCustomBinaryOperator(parts),
+            ..
+        } = expr
+        {
+            (self.0)(parts, expr.span().start);
+        }
+        ControlFlow::Continue(())
+    }
 }
 
 /// Calls `F` with the name of every function called in an expression or in FROM.

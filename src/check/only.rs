@@ -27,7 +27,7 @@ pub fn restrict(mut plan: Plan, condition: &str, v1: &Catalog) -> Result<Plan, S
             "--only: one condition expected, found more after `{expr}`"
         ));
     }
-    if let Some((name, _, why)) = super::calls::refusals(&expr).into_iter().next() {
+    if let Some((name, _, _, why)) = super::calls::refusals(&expr).into_iter().next() {
         return Err(format!(
             "--only: {}",
             super::calls::refusal_message(&name, why)

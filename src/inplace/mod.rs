@@ -663,7 +663,7 @@ fn parse_using(expr: &str) -> Result<String, String> {
     if p.peek_token().token != sqlparser::tokenizer::Token::EOF {
         return Err("text after the expression".into());
     }
-    if let Some((name, _, why)) = crate::check::calls::refusals(&e).into_iter().next() {
+    if let Some((name, _, _, why)) = crate::check::calls::refusals(&e).into_iter().next() {
         return Err(crate::check::calls::refusal_message(&name, why));
     }
     Ok(e.to_string())

@@ -1310,3 +1310,25 @@ tables:
         assert_eq!(db.table_md5s(&["public"]), before, "{script} changed V2");
     }
 }
+
+/// A model that casts to a domain with a CHECK (one of PostgreSQL's own:
+/// information_schema.cardinal_number, `CHECK (VALUE >= 0)`): the guard checks the CHECK and
+/// lets it run. (Before 2026-12-07 the guard's own finding text formatted the NULL column of a
+/// cast-to type as an identifier, and every script stopped with `null values cannot be
+/// formatted as an SQL identifier`: found by the second review.)
+#[test]
+fn a_model_casting_to_a_checked_domain_runs() {
+    let (_src, dir) =
+        calling_model("m.email || (length(m.email)::information_schema.cardinal_number)::text");
+    let db = calling_db("si_cast_domain");
+    for script in ["precheck.sql", "migrate.sql", "verify.sql"] {
+        must_pass(run(&db, dir.path(), script, &[]), script);
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM public.members WHERE email = ' Ana@Example.org 17'"
+        ),
+        1
+    );
+}
