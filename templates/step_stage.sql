@@ -5,6 +5,12 @@
     migrates now) and what the later statements need of it. Lists put one item a line, laid
     out for a DO block body. -#}
 
+{#- The values an INSERT's SELECT lists, one a line. -#}
+{%- macro values(list) -%}
+{%- for v in list.iter() %}{% if !loop.first %},
+         {% endif %}{{ v }}{% endfor -%}
+{%- endmacro -%}
+
 {#- `expr` for the rows that migrate, NULL for the others: a rejected row's value may be one
     the rule is there to keep out (a cast that fails, a lookup that finds nothing). -#}
 {%- macro when_migrating(expr) -%}

@@ -124,7 +124,7 @@ BEGIN
 {%- include "defer_drop.sql" %}
 
   INSERT INTO {{ s.target }} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
-  SELECT {{ s.stage.select_list }}
+  SELECT {% call stage::values(s.stage.select_list) %}{% endcall %}
   {% call stage::from_keyed(s.keys, s.stage) %}{% endcall %}
   WHERE stage.pgmig_class = 0;
   GET DIAGNOSTICS n_out = ROW_COUNT;
@@ -140,7 +140,7 @@ BEGIN
 {%- endif %}
   WITH inserted AS (
     INSERT INTO {{ s.target }}{% if s.digest_at_insert %} AS pgmig_new{% endif %} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}
-    SELECT {{ s.stage.select_list }}
+    SELECT {% call stage::values(s.stage.select_list) %}{% endcall %}
     {% call stage::from_keyed(s.keys, s.stage) %}{% endcall %}
     WHERE stage.pgmig_class = 0
     RETURNING {% call keys::names(s.keys.key) %}{% endcall %}{% if s.digest_at_insert %}, md5((pgmig_new.*)::text) AS pgmig_row_digest{% endif %}

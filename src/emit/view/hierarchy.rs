@@ -8,7 +8,8 @@
 
 use askama::Template;
 
-use super::INDENT;
+use crate::emit::filters;
+
 use crate::plan::Hierarchy;
 
 #[derive(Debug, Clone)]
@@ -31,12 +32,42 @@ pub struct HierarchyView {
 #[derive(Template)]
 #[template(path = "hierarchy_rows.sql")]
 struct Rows<'a> {
-    /// What else each row carries.
-    carry: &'a str,
+    carry: Carry<'a>,
     key_exprs: &'a [String],
     parent_exprs: &'a [String],
-    from: &'a str,
-    condition: &'a str,
+    from: RowsFrom<'a>,
+    condition: Condition<'a>,
+}
+
+/// What each row carries besides its key and its parent's.
+pub(super) enum Carry<'a> {
+    /// Precheck: the source row's key, as text.
+    SourceKey(&'a str),
+    /// Per-entity migrate: the row's entity.
+    Entity(&'a str),
+    /// Batched migrate: the step's key columns as its stage holds them (value, column name).
+    StagedKey(Vec<(String, &'a str)>),
+}
+
+/// Where the rows are read.
+pub(super) enum RowsFrom<'a> {
+    /// The step's `FROM` clause.
+    Source(&'a str),
+    /// Batched migrate's stage table, whose values are already V2's.
+    Stage(&'a str),
+}
+
+/// Which rows.
+pub(super) enum Condition<'a> {
+    /// Precheck: the rows migrate inserts whose conversions all succeed (`cast_guard`).
+    Survivors {
+        survivors: &'a str,
+        cast_guard: &'a str,
+    },
+    /// Per-entity migrate: the root's candidate entities.
+    Kept(&'a str),
+    /// Batched migrate: the stage's rows that migrate.
+    StagedMigrating,
 }
 
 /// Depth 0: no parent, its own parent, or a parent that is not among the rows (in V2 already,
@@ -63,12 +94,12 @@ impl HierarchyView {
         entity: &str,
         cast_guard: &str,
     ) -> Result<HierarchyView, askama::Error> {
-        let rows = |carry: &str, condition: &str| {
+        let rows = |carry, condition| {
             Rows {
                 carry,
                 key_exprs: &h.key_exprs,
                 parent_exprs: &h.parent_exprs,
-                from,
+                from: RowsFrom::Source(from),
                 condition,
             }
             .render()
@@ -77,10 +108,13 @@ impl HierarchyView {
             constraint: h.constraint.clone(),
             columns: h.columns.join(", "),
             precheck: rows(
-                &format!("({source_key})::text AS hierarchy_source_key"),
-                &format!("{survivors}\n{INDENT}  AND {cast_guard}"),
+                Carry::SourceKey(source_key),
+                Condition::Survivors {
+                    survivors,
+                    cast_guard,
+                },
             )?,
-            entities: rows(&format!("({entity}) AS entity"), kept)?,
+            entities: rows(Carry::Entity(entity), Condition::Kept(kept))?,
             levels: Levels {
                 n: h.key_exprs.len(),
             }
@@ -89,22 +123,21 @@ impl HierarchyView {
     }
 }
 
-/// Batched migrate's rows in hierarchy order come from its stage (step/batch_stage.rs), whose
-/// values are already V2's: `carry` names the step's keys, `key_exprs` and `parent_exprs` are
+/// Batched migrate's rows in hierarchy order come from its stage (step/batch_stage.rs):
+/// `key` is the step's key columns as the stage holds them, `key_exprs` and `parent_exprs`
 /// the stage's values of the referenced columns and of the foreign key's.
 pub(super) fn staged_rows(
-    carry: &str,
+    key: Vec<(String, &str)>,
     key_exprs: &[String],
     parent_exprs: &[String],
-    from: &str,
-    condition: &str,
+    stage_table: &str,
 ) -> Result<String, askama::Error> {
     Rows {
-        carry,
+        carry: Carry::StagedKey(key),
         key_exprs,
         parent_exprs,
-        from,
-        condition,
+        from: RowsFrom::Stage(stage_table),
+        condition: Condition::StagedMigrating,
     }
     .render()
 }
@@ -136,23 +169,21 @@ mod tests {
         .unwrap();
         assert_eq!(
             staged_rows(
-                "s.a AS a",
+                vec![("stage.a".into(), "a")],
                 &h.key_exprs,
                 &h.parent_exprs,
-                "FROM v1.t AS s\n       JOIN v1.u AS u ON true",
-                "true"
+                "_pgmig.stage_t"
             )
             .unwrap(),
             "CREATE TEMPORARY TABLE pg_temp.hierarchy_rows AS
-SELECT s.a AS a,
+SELECT stage.a AS a,
        (s.a) AS hierarchy_key_1,
        (s.b) AS hierarchy_key_2,
        (s.pa) AS hierarchy_parent_1,
        (s.pb) AS hierarchy_parent_2,
        NULL::bigint AS hierarchy_depth
-FROM v1.t AS s
-       JOIN v1.u AS u ON true
-WHERE true;"
+FROM _pgmig.stage_t AS stage
+WHERE stage.pgmig_class = 0;"
         );
         assert!(view
             .precheck

@@ -11,7 +11,7 @@ use super::super::hierarchy::staged_rows;
 use super::keys::key_columns;
 use super::stage::{
     class_rules, stage_column, staged_by, staged_rejects, ClassRules, StageColumn, StagedBy,
-    StagedRejects, MIGRATES,
+    StagedRejects,
 };
 use crate::catalog::quote_ident;
 use crate::plan::{Key, Step};
@@ -86,14 +86,10 @@ impl BatchStageView {
                     .unwrap_or_default();
                 let parents: Vec<String> = h.columns.iter().filter_map(value_of).collect();
                 staged_rows(
-                    &key.iter()
-                        .map(|c| format!("{} AS {}", c.value(), quote_ident(&c.name)))
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    key.iter().map(|c| (c.value(), c.name.as_str())).collect(),
                     &own_keys,
                     &parents,
-                    &format!("FROM {} AS stage", step.stage_table),
-                    &format!("stage.pgmig_class = {MIGRATES}"),
+                    &step.stage_table.to_string(),
                 )?
             }
             None => String::new(),

@@ -22,7 +22,6 @@ use crate::catalog::{quote_ident, QualName};
 use crate::check::{BOOKKEEPING_SCHEMA, PRECHECK_SCHEMA};
 use crate::emit::filters;
 use crate::plan::{KeptWhy, Key, Origin, Plan, Redacted, Step, REDACTED};
-use crate::sql_text::indent;
 use crate::step_contract::{done_notice, marker_line, DoneNotice, StepMarker};
 use batch_stage::BatchStageView;
 use findings::FindingsView;
@@ -49,13 +48,12 @@ pub struct StepView {
     pub target: String,
     pub line: usize,
     pub after: Vec<String>,
-    /// `FROM …` with joins on their own lines, indented for a DO block body.
+    /// `FROM …` with joins on their own lines, indented for a DO block body (and for
+    /// PLAN.md's list item, whose code block has the same depth).
     pub from: String,
     /// `from` without the joins of the step's own id map (`id(self, …)`), for the id map's
     /// creation: before the map exists, a join to it would fail.
     pub from_without_own_map: String,
-    /// `FROM …` indented for a Markdown list item, for PLAN.md.
-    pub from_block: String,
     /// Per-entity mode: the entity of a source row (jsonb SQL), and whether the step is the root.
     pub entity: String,
     pub is_root: bool,
@@ -78,7 +76,8 @@ pub struct StepView {
     pub secrets: Vec<String>,
     /// The V2 columns the insert fills (names as they are).
     pub insert_columns: Vec<String>,
-    pub select_list: String,
+    /// The values inserted, one a column (templates/step_stage.sql's `values`).
+    pub select_list: Vec<String>,
     pub overriding: bool,
     pub sequences: Vec<SequenceView>,
     pub analyze_map: bool,
@@ -107,7 +106,7 @@ impl StepView {
     pub(super) fn new(plan: &Plan, index: usize) -> Result<StepView, askama::Error> {
         let step = &plan.steps[index];
         let (number, total, model) = (index + 1, plan.steps.len(), plan.model.as_str());
-        let from = format!("FROM {}", indent(&step.from, &format!("{INDENT}     ")));
+        let from = FromClause { text: &step.from }.render()?;
         let sep = format!("\n{INDENT}  AND ");
         let keys = KeysView::new(step, &from)?;
         // A plan checked for precheck (its id maps in pg_temp) reads only the rows no wave
@@ -153,11 +152,10 @@ impl StepView {
                 .iter()
                 .map(|d| format!("{} ({})", d.step, d.reason))
                 .collect(),
-            from_without_own_map: format!(
-                "FROM {}",
-                indent(&step.from_without_own_map, &format!("{INDENT}     "))
-            ),
-            from_block: format!("FROM {}", indent(&step.from, "       ")),
+            from_without_own_map: FromClause {
+                text: &step.from_without_own_map,
+            }
+            .render()?,
             entity: step.entity.clone().unwrap_or_default(),
             is_root: step.entity.as_deref() == Some(step.source_key.as_str()),
             hierarchy,
@@ -177,8 +175,7 @@ impl StepView {
                 .columns
                 .iter()
                 .map(|c| repairs::value_of(step, c))
-                .collect::<Vec<_>>()
-                .join(&format!(",\n{INDENT}       ")),
+                .collect(),
             overriding: step.overriding_system_value,
             sequences: step
                 .sequences
@@ -229,6 +226,13 @@ impl StepView {
             prerequisites: self.jobs.prerequisites.clone(),
         })
     }
+}
+
+/// The step's `FROM`: the model's text, its joins laid out under its first line.
+#[derive(Template)]
+#[template(source = "FROM {{ text|sql_indent(7) }}", ext = "sql")]
+struct FromClause<'a> {
+    text: &'a str,
 }
 
 #[derive(Debug, Clone)]

@@ -7,16 +7,11 @@
 
 use askama::Template;
 
-use super::super::INDENT;
 use super::keys::KeysView;
 use super::repairs::{recorded_repairs, repaired_value};
 use crate::catalog::quote_ident;
 use crate::emit::filters;
 use crate::plan::{ColumnMap, Key, Origin, Step};
-
-/// The class of a row that migrates now (hierarchy.rs's statement, which takes its
-/// condition as text, reads the stage's migrating rows by it).
-pub(super) const MIGRATES: i32 = 0;
 
 /// The pieces of the stage templates/step_stage.sql's macros lay out.
 #[derive(Debug, Clone)]
@@ -36,7 +31,8 @@ pub struct StageView {
     pub recorded_repairs: String,
     /// The insert's values, from the stage: each a staged value as repairs.rs wraps a
     /// repaired column's (its wrapper is SQL text, so the list stays text here).
-    pub select_list: String,
+    /// The values inserted, one a column (templates/step_stage.sql's `values`).
+    pub select_list: Vec<String>,
     /// A `key: new` step whose columns look up its own keys (`id(self, …)`): its id map is
     /// filled from the source before the stage (a second read), so that a row finds the key
     /// of another row of the same run; the stage then tells this run's map rows from earlier
@@ -155,8 +151,7 @@ impl StageView {
                 .iter()
                 .zip(&columns)
                 .map(|(c, staged)| repaired_value(step, c, &staged.value()))
-                .collect::<Vec<_>>()
-                .join(&format!(",\n{INDENT}       ")),
+                .collect(),
             columns,
             own_lookup,
         })
