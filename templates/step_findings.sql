@@ -55,3 +55,11 @@ NOT EXISTS (SELECT 1 FROM {{ fk.parent }} AS _parent WHERE {% call equal_all("_p
 {%- macro guarded(guard, test) -%}
 CASE WHEN {{ guard }} THEN {{ test }} ELSE false END
 {%- endmacro -%}
+
+{#- The row's unique key values are ones an earlier step filling the same table makes (its
+    FROM and the rows it inserts). -#}
+{%- macro made_by_earlier_step(exprs, earlier_exprs, earlier_from, earlier_survivors) -%}
+coalesce(({% call list(exprs) %}{% endcall %}) IN (SELECT {% call list(earlier_exprs) %}{% endcall %}
+          {{ earlier_from|sql_indent(8) }}
+          WHERE {{ earlier_survivors|sql_indent(8) }}), false)
+{%- endmacro -%}

@@ -14,7 +14,6 @@ mod window;
 
 use crate::catalog::quote_ident;
 use crate::plan::Plan;
-use crate::sql_text::indent;
 use privileges::PrivilegesView;
 use reference::ReferenceView;
 use referrer::{ReferrerView, RollbackIndexView};
@@ -480,8 +479,7 @@ impl PlanView {
 }
 
 /// Precheck findings for a V2 unique key that several steps fill: a value this step makes
-/// that an earlier step (same table) makes too. Compared with `IN`, so the other step's
-/// aliases can't capture this step's expressions; NULLs never collide, as in V2.
+/// that an earlier step (same table) makes too.
 fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
     for i in 0..plan.steps.len() {
         let step = &plan.steps[i];
@@ -503,19 +501,15 @@ fn add_sibling_duplicates(plan: &Plan, views: &mut [StepView]) {
                 else {
                     continue;
                 };
-                let test = format!(
-                    "coalesce(({}) IN (SELECT {}\n{INDENT}        {}\n{INDENT}        WHERE {}), false)",
-                    u.exprs.join(", "),
-                    other.exprs.join(", "),
-                    indent(&views[j].from, &format!("{INDENT}      ")),
-                    indent(&views[j].rejects.survivors, &format!("{INDENT}      ")),
-                );
-                found.push(Finding::new(
+                found.push(Finding::made_by_earlier_step(
                     format!(
                         "UNIQUE {}: step {} makes the same value",
                         u.constraint, earlier.name
                     ),
-                    test,
+                    &u.exprs,
+                    &other.exprs,
+                    &views[j].from,
+                    &views[j].rejects.survivors,
                 ));
             }
         }

@@ -6,6 +6,7 @@ use askama::Template;
 
 use super::super::castable_function;
 use crate::catalog::quote_ident;
+use crate::emit::filters;
 use crate::plan::{ForeignKeyTest, Origin, Step, UniqueTest};
 
 #[derive(Debug, Clone)]
@@ -30,6 +31,27 @@ pub struct Finding {
 impl Finding {
     pub(in crate::emit::view) fn new(label: String, test: String) -> Finding {
         Finding { label, test }
+    }
+
+    /// A value of a V2 unique key (`exprs`) that an earlier step filling the same table makes
+    /// too (`earlier_exprs` over its rows). Compared with `IN`, so the earlier step's aliases
+    /// can't capture this step's expressions; NULLs never collide, as in V2.
+    pub(in crate::emit::view) fn made_by_earlier_step(
+        label: String,
+        exprs: &[String],
+        earlier_exprs: &[String],
+        earlier_from: &str,
+        earlier_survivors: &str,
+    ) -> Finding {
+        Finding {
+            label,
+            test: text(Test::MadeByEarlierStep {
+                exprs,
+                earlier_exprs,
+                earlier_from,
+                earlier_survivors,
+            }),
+        }
     }
 }
 
@@ -57,6 +79,12 @@ enum Test<'a> {
     CastGuard(&'a [Conversion<'a>]),
     DoesNotConvert(&'a Conversion<'a>),
     Guarded(&'a str, &'a str),
+    MadeByEarlierStep {
+        exprs: &'a [String],
+        earlier_exprs: &'a [String],
+        earlier_from: &'a str,
+        earlier_survivors: &'a str,
+    },
 }
 
 #[derive(Template)]
@@ -70,6 +98,7 @@ enum Test<'a> {
 {%- when Test::CastGuard with (casts) -%}{% call findings::cast_guard(casts) %}{% endcall -%}
 {%- when Test::DoesNotConvert with (cast) -%}{% call findings::does_not_convert(cast) %}{% endcall -%}
 {%- when Test::Guarded with (guard, test) -%}{% call findings::guarded(guard, test) %}{% endcall -%}
+{%- when Test::MadeByEarlierStep { exprs, earlier_exprs, earlier_from, earlier_survivors } -%}{% call findings::made_by_earlier_step(exprs, earlier_exprs, earlier_from, earlier_survivors) %}{% endcall -%}
 {%- endmatch -%}"#,
     ext = "sql"
 )]
@@ -77,8 +106,8 @@ struct TestText<'a> {
     test: Test<'a>,
 }
 
-/// The test as text: a finding's test is text, since view/mod.rs adds findings of its own.
-/// Rendering only splices text (no filter that can fail), so it cannot fail.
+/// The test as text: a finding's test is text, since verify.rs adds findings of its own.
+/// Rendering only splices text and indents it (no filter that can fail), so it cannot fail.
 fn text(test: Test) -> String {
     TestText { test }.to_string()
 }
