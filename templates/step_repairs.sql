@@ -19,3 +19,9 @@ t.{{ r.column|ident }} = CAST(r.value AS {{ r.column_type }})
        LEFT JOIN {{ r.recomputed|ident }} AS {{ r.alias|ident }} ON {{ r.alias|ident }}.key = {{ s.keys.key_json }}
 {%- endfor -%}
 {%- endmacro -%}
+
+{#- A repaired column's value: the recorded new value where its join (`alias`) found one,
+    else `value` as computed. -#}
+{%- macro recorded_or(alias, value, data_type) -%}
+CASE WHEN {{ alias|ident }}.key IS NULL THEN {{ value }} ELSE CAST({{ alias|ident }}.new_value AS {{ data_type }}) END
+{%- endmacro -%}

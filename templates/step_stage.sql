@@ -81,9 +81,14 @@ CASE {% for f in rules.filters.iter() %}WHEN NOT coalesce(({{ f }}), false) THEN
 {%- endif -%}
 {%- endmacro -%}
 
-{#- Transaction mode's stage, joined to the id map for `key: new` and to the recorded repairs. -#}
+{#- Transaction mode's stage, joined to the id map for `key: new` and to the values
+    `_pgmig.changes` records of its repaired columns (the staged row's V2 key being
+    `st.repair_key`). -#}
 {%- macro from_keyed(k, st) -%}
-FROM pg_temp.pgmig_stage AS stage{% call new_key_join(k, st.by) %}{% endcall %}{{ st.recorded_repairs }}
+FROM pg_temp.pgmig_stage AS stage{% call new_key_join(k, st.by) %}{% endcall %}
+{%- for r in st.recorded_repairs.iter() %}
+       LEFT JOIN _pgmig.changes AS {{ r.alias|ident }} ON {{ r.alias|ident }}.model = {{ st.model|lit }} AND {{ r.alias|ident }}.step = {{ st.step|lit }} AND {{ r.alias|ident }}.column_name = {{ r.column|lit }} AND {{ r.alias|ident }}.key = {{ st.repair_key }}
+{%- endfor %}
 {%- endmacro -%}
 
 {#- The V2 key of a staged row as jsonb: the copied key's values in the stage (`key`:

@@ -34,8 +34,6 @@ pub struct OnlyView {
 use target::TargetView;
 use window::WindowView;
 
-pub use crate::sql_text::quote_literal as lit;
-
 #[derive(Debug, Clone)]
 pub struct PlanView {
     pub model: String,
@@ -207,8 +205,6 @@ pub struct ImportedColumn {
     pub data_type: String,
     pub base_type: String,
 }
-
-const INDENT: &str = "  ";
 
 impl PlanView {
     pub fn new(plan: &Plan, fingerprint: &str) -> Result<PlanView, askama::Error> {

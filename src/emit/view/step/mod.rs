@@ -17,7 +17,7 @@ mod verify;
 use super::hierarchy::HierarchyView;
 use askama::Template;
 
-use super::{human_bytes, INDENT};
+use super::human_bytes;
 use crate::catalog::{quote_ident, QualName};
 use crate::check::{BOOKKEEPING_SCHEMA, PRECHECK_SCHEMA};
 use crate::emit::filters;
@@ -35,6 +35,9 @@ use replace::ReplaceView;
 pub use replace::SealedBackupView;
 use stage::StageView;
 use verify::VerifyView;
+
+/// Between two conditions of a `WHERE` in a DO block body: one a line.
+const AND_LINE: &str = "\n    AND ";
 
 #[derive(Debug, Clone)]
 pub struct StepView {
@@ -107,12 +110,12 @@ impl StepView {
         let step = &plan.steps[index];
         let (number, total, model) = (index + 1, plan.steps.len(), plan.model.as_str());
         let from = FromClause { text: &step.from }.render()?;
-        let sep = format!("\n{INDENT}  AND ");
+        let sep = AND_LINE;
         let keys = KeysView::new(step, &from)?;
         // A plan checked for precheck (its id maps in pg_temp) reads only the rows no wave
         // migrated yet.
         let precheck = step.map_table.schema == PRECHECK_SCHEMA;
-        let rejects = RejectsView::new(step, &sep, precheck.then_some(keys.not_migrated.as_str()));
+        let rejects = RejectsView::new(step, sep, precheck.then_some(keys.not_migrated.as_str()));
         let repairs = RepairsView::new(step);
         let findings = FindingsView::new(step);
         // A source without a key is named by its whole row: redacted as the row is.
@@ -200,7 +203,7 @@ impl StepView {
                     s.replace.is_none() && (later == 0 || s.target != step.target)
                 }),
             relinks: RelinkView::all(step),
-            verify: VerifyView::new(step, model, &keys.migrated, &rejects, &sep),
+            verify: VerifyView::new(step, model, &keys.migrated, &rejects, sep),
             from,
             keys,
             rejects,

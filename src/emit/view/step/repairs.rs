@@ -1,10 +1,10 @@
 //! A step's uniqueness repairs (check/repair.rs): the rounds migrate runs before the insert,
 //! the recorded changes the insert reads, and verify's own recomputation of them. The clauses
-//! are templates/step_repairs.sql's, but for the two below that the stage's and verify's
-//! Rust-built select lists splice in.
+//! are templates/step_repairs.sql's.
 
-use super::super::{lit, INDENT};
-use crate::catalog::quote_ident;
+use askama::Template;
+
+use crate::emit::filters;
 use crate::plan::{ColumnMap, RepairStrategy, Step};
 
 #[derive(Debug, Clone)]
@@ -56,20 +56,23 @@ impl RepairsView {
     }
 }
 
-/// The joins to the values `_pgmig.changes` records of a source row's repaired columns, the
-/// row's V2 key being `key_json`: one `LEFT JOIN` a line, each line starting with a newline.
-/// (Built here, not in a template: the stage's FROM, step/stage.rs, is still text.)
-pub(super) fn recorded_repairs(step: &Step, model: &str, key_json: &str) -> String {
+/// A repaired column whose recorded new value a statement reads: the join to
+/// `_pgmig.changes` (templates/step_stage.sql's `from_keyed`) and the value
+/// (step_repairs.sql's `recorded_or`).
+#[derive(Debug, Clone)]
+pub struct RecordedRepair {
+    /// As it is: the join's alias, and the column whose changes it reads.
+    pub alias: String,
+    pub column: String,
+}
+
+/// The repaired columns of `step`, whose recorded values its insert reads.
+pub(super) fn recorded_repairs(step: &Step) -> Vec<RecordedRepair> {
     step.repairs
         .iter()
-        .map(|r| {
-            let alias = quote_ident(&repair_alias(&r.column));
-            format!(
-                "\n{INDENT}     LEFT JOIN _pgmig.changes AS {alias} ON {alias}.model = {} AND {alias}.step = {} AND {alias}.column_name = {} AND {alias}.key = {key_json}",
-                lit(model),
-                lit(&step.name),
-                lit(&r.column)
-            )
+        .map(|r| RecordedRepair {
+            alias: repair_alias(&r.column),
+            column: r.column.clone(),
         })
         .collect()
 }
@@ -80,16 +83,28 @@ pub(super) fn value_of(step: &Step, c: &ColumnMap) -> String {
     repaired_value(step, c, &c.expr)
 }
 
+#[derive(Template)]
+#[template(
+    ext = "sql",
+    source = r#"{% import "step_repairs.sql" as repairs %}{% call repairs::recorded_or(alias, value, data_type) %}{% endcall %}"#
+)]
+struct RecordedOr<'a> {
+    alias: &'a str,
+    value: &'a str,
+    data_type: &'a str,
+}
+
 /// `value` (the column's value as computed) or, for a repaired column, the recorded new value
-/// where there is one. (Built here, not in a template: the select lists of the stage and of
-/// verify that splice it are still text.)
+/// where there is one. Text: the select lists of the stage and of verify hold values as text.
+/// Rendering only splices text and quotes a name (no filter that can fail), so it cannot fail.
 pub(super) fn repaired_value(step: &Step, c: &ColumnMap, value: &str) -> String {
     match step.repairs.iter().find(|r| r.column == c.name) {
-        Some(r) => format!(
-            "CASE WHEN {0}.key IS NULL THEN {value} ELSE CAST({0}.new_value AS {1}) END",
-            quote_ident(&repair_alias(&r.column)),
-            c.target_type
-        ),
+        Some(r) => RecordedOr {
+            alias: &repair_alias(&r.column),
+            value,
+            data_type: &c.target_type,
+        }
+        .to_string(),
         None => value.to_string(),
     }
 }

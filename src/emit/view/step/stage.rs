@@ -8,7 +8,7 @@
 use askama::Template;
 
 use super::keys::KeysView;
-use super::repairs::{recorded_repairs, repaired_value};
+use super::repairs::{recorded_repairs, repaired_value, RecordedRepair};
 use crate::catalog::quote_ident;
 use crate::emit::filters;
 use crate::plan::{ColumnMap, Key, Origin, Step};
@@ -26,12 +26,14 @@ pub struct StageView {
     pub columns: Vec<StageColumn>,
     /// What gives each row its class: `where`, the reject rules, the id map.
     pub rules: ClassRules,
-    /// The joins to the values `_pgmig.changes` records of a staged row's repaired columns
-    /// (repairs.rs builds them).
-    pub recorded_repairs: String,
-    /// The insert's values, from the stage: each a staged value as repairs.rs wraps a
-    /// repaired column's (its wrapper is SQL text, so the list stays text here).
-    /// The values inserted, one a column (templates/step_stage.sql's `values`).
+    /// The repaired columns, whose values `_pgmig.changes` records under the model, the
+    /// step and the staged row's V2 key (`repair_key`, jsonb SQL).
+    pub recorded_repairs: Vec<RecordedRepair>,
+    pub model: String,
+    pub step: String,
+    pub repair_key: String,
+    /// The insert's values, from the stage, one a column (templates/step_stage.sql's
+    /// `values`): each a staged value, or the recorded new value of a repaired column.
     pub select_list: Vec<String>,
     /// A `key: new` step whose columns look up its own keys (`id(self, …)`): its id map is
     /// filled from the source before the stage (a second read), so that a row finds the key
@@ -145,7 +147,10 @@ impl StageView {
                 own_lookup,
                 ..class_rules(step)
             },
-            recorded_repairs: recorded_repairs(step, model, &key_json),
+            recorded_repairs: recorded_repairs(step),
+            model: model.to_string(),
+            step: step.name.clone(),
+            repair_key: key_json,
             select_list: step
                 .columns
                 .iter()
