@@ -197,9 +197,8 @@ pub struct View {
     /// The guard's `text[]` of the functions the `using` expressions call.
     pub implicit_called_functions: String,
     /// PLAN.md, compiled against a live V1: a table row per locked table (rows, size), and
-    /// the estimate of the fill and of the swap's window. Empty from DDL files.
-    pub plan_sizes: Vec<String>,
-    pub window: String,
+    /// the estimate of the fill and of the builds before the swap. None from DDL files.
+    pub plan_sizes: Option<PlanSizes>,
     /// Whether any table has a NOT NULL proven before the swap (migrate's phase 1b).
     pub has_not_null_checks: bool,
 }
@@ -660,10 +659,7 @@ impl View {
         undrops.sort_by_key(|o| (std::cmp::Reverse(o.kind), o.table.clone(), o.name.clone()));
         let mut uncreates: Vec<Obj> = m.drops.clone();
         uncreates.sort_by_key(|o| (o.kind, o.table.clone(), o.name.clone()));
-        let (plan_sizes, window) = match &m.sizes {
-            Some(sizes) => sizes_and_window(m, sizes),
-            None => (Vec::new(), String::new()),
-        };
+        let plan_sizes = m.sizes.as_ref().map(|sizes| PlanSizes::new(m, sizes));
         let locked_list: Vec<String> = m.locked.iter().map(|n| n.to_string()).collect();
         let has_not_null_checks = tables.iter().any(|t| !t.not_null_checks.is_empty());
         let implicit_written =
@@ -706,7 +702,6 @@ impl View {
             implicit_cast_types,
             implicit_called_functions,
             plan_sizes,
-            window,
             has_not_null_checks,
         }
     }
@@ -716,57 +711,73 @@ impl View {
 /// before the swap (one pass over a table per key and index built CONCURRENTLY, at the
 /// measured [`crate::stats::SWAP_ROWS_PER_SECOND`], reads and writes going on). The swap
 /// itself reads no table: its window does not depend on their sizes.
-fn sizes_and_window(m: &InPlace, sizes: &BTreeMap<QualName, TableSize>) -> (Vec<String>, String) {
-    use crate::emit::view::{human_bytes, human_seconds};
-    use crate::stats::{FILL_ROWS_PER_SECOND, SWAP_ROWS_PER_SECOND};
-    let size = |n: &QualName| {
-        sizes
-            .get(n)
-            .copied()
-            .unwrap_or(TableSize { rows: 0, bytes: 0 })
-    };
-    let rows = m
-        .locked
-        .iter()
-        .map(|n| {
-            let s = size(n);
-            format!(
-                "| `{n}` | {} | {} |",
-                thousands(s.rows),
-                human_bytes(s.bytes)
-            )
-        })
-        .collect();
-    let filled: i64 = m
-        .tables
-        .iter()
-        .filter(|t| !t.types.is_empty())
-        .map(|t| size(&t.name).rows)
-        .sum();
-    let builds: i64 = m
-        .creates
-        .iter()
-        .filter(|o| {
-            matches!(
-                o.kind,
-                ObjKind::PrimaryKey | ObjKind::Unique | ObjKind::Index
-            )
-        })
-        .map(|o| size(&o.table).rows)
-        .sum();
-    let window = format!(
-        "Estimated fill: about {} for {} rows at {FILL_ROWS_PER_SECOND} rows/s (reads and writes go on).  \n\
-         Estimated key and index builds before the swap (CONCURRENTLY: reads and writes go on): about {} \
-         for {} row passes at {SWAP_ROWS_PER_SECOND} rows/s.  \n\
-         The swap's window (ACCESS EXCLUSIVE) reads no table: catalog changes only, whatever the tables' \
-         sizes (README.md has it measured).  \n\
-         Rates measured on the uuid model (README.md); the DBA's hardware decides: time a run on a copy.",
-        human_seconds(filled as f64 / FILL_ROWS_PER_SECOND as f64),
-        thousands(filled),
-        human_seconds(builds as f64 / SWAP_ROWS_PER_SECOND as f64),
-        thousands(builds),
-    );
-    (rows, window)
+#[derive(Debug, Clone)]
+pub struct PlanSizes {
+    pub tables: Vec<TableSizeRow>,
+    /// The rows the fill writes, and how long that takes at `fill_rate` rows/s.
+    pub filled_rows: String,
+    pub fill_time: String,
+    pub fill_rate: i64,
+    /// The rows the builds before the swap read, and how long at `build_rate` rows/s.
+    pub built_rows: String,
+    pub build_time: String,
+    pub build_rate: i64,
+}
+
+/// A locked table's row in PLAN.md: its name, rows and size as people read them.
+#[derive(Debug, Clone)]
+pub struct TableSizeRow {
+    pub table: String,
+    pub rows: String,
+    pub size: String,
+}
+
+impl PlanSizes {
+    fn new(m: &InPlace, sizes: &BTreeMap<QualName, TableSize>) -> PlanSizes {
+        use crate::emit::view::{human_bytes, human_seconds};
+        use crate::stats::{FILL_ROWS_PER_SECOND, SWAP_ROWS_PER_SECOND};
+        let size = |n: &QualName| {
+            sizes
+                .get(n)
+                .copied()
+                .unwrap_or(TableSize { rows: 0, bytes: 0 })
+        };
+        let tables = m
+            .locked
+            .iter()
+            .map(|n| TableSizeRow {
+                table: n.to_string(),
+                rows: thousands(size(n).rows),
+                size: human_bytes(size(n).bytes),
+            })
+            .collect();
+        let filled: i64 = m
+            .tables
+            .iter()
+            .filter(|t| !t.types.is_empty())
+            .map(|t| size(&t.name).rows)
+            .sum();
+        let built: i64 = m
+            .creates
+            .iter()
+            .filter(|o| {
+                matches!(
+                    o.kind,
+                    ObjKind::PrimaryKey | ObjKind::Unique | ObjKind::Index
+                )
+            })
+            .map(|o| size(&o.table).rows)
+            .sum();
+        PlanSizes {
+            tables,
+            filled_rows: thousands(filled),
+            fill_time: human_seconds(filled as f64 / FILL_ROWS_PER_SECOND as f64),
+            fill_rate: FILL_ROWS_PER_SECOND,
+            built_rows: thousands(built),
+            build_time: human_seconds(built as f64 / SWAP_ROWS_PER_SECOND as f64),
+            build_rate: SWAP_ROWS_PER_SECOND,
+        }
+    }
 }
 
 /// `1234567` → `1,234,567`.
