@@ -2052,7 +2052,7 @@ fn in_place_column_named_like_pgmig() {
 fn name_with_a_carriage_return() {
     let v2 = v2_edited("  body text\n", "  body text,\n  \"no\rte\" text\n");
     insta::assert_snapshot!(refused_against(VALID.as_bytes(), V1_DDL, &v2), @r#"
-    model.yaml: error: a name holds a carriage return or another control character: verify.sql:941 would be `SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.person_id) AS text) COLLATE pg_catalog."C", CAST((t.title) AS text) COLLATE pg_catalog."C", CAST((t.body) AS text) COLLATE pg_catalog."C", CAST((t."no␍te") AS text) COLLATE pg_catalog."C"`
+    model.yaml: error: a name holds a carriage return or another control character: verify.sql:953 would be `SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.person_id) AS text) COLLATE pg_catalog."C", CAST((t.title) AS text) COLLATE pg_catalog."C", CAST((t.body) AS text) COLLATE pg_catalog."C", CAST((t."no␍te") AS text) COLLATE pg_catalog."C"`
       help: rename the object: psql drops a carriage return before a line feed, so the script would name another one; line feeds and tabs in names are fine
     error: model.yaml has 1 error; nothing was written
     "#);
@@ -2233,6 +2233,49 @@ fn names_an_operator_outside_pg_catalog_or_a_function_in_pg_temp() {
         ╰────
       help: the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration
     error: model.yaml has 2 errors; nothing was written
+    ");
+}
+
+/// What only a superuser sees is no value for the model's readers: a setting PostgreSQL hides
+/// from other roles (primary_conninfo holds a replication password), other sessions' query
+/// texts, the server's address. `current_setting` of a literal naming a setting every role
+/// sees (the time zone) passes. (Found by the second review of 2026-12-07: they passed
+/// compile and the guard, being stable built-ins PUBLIC may run.)
+#[test]
+fn calls_a_built_in_that_reads_what_only_a_superuser_sees() {
+    let model = edited(
+        "title: coalesce(p.title, 'untitled')",
+        "title: coalesce(p.title, current_setting('primary_conninfo'))\n      body: (SELECT a.query FROM pg_stat_get_activity(NULL) AS a LIMIT 1) || inet_server_addr()::text || current_setting('TimeZone')",
+    );
+    insta::assert_snapshot!(refused(&model), @"
+    model.yaml:15:32: error: a model may not call `current_setting`: it reads a setting that is not among those a model may read (the time zone, date and number formats, locales, encodings, server version), and a superuser reads them all (primary_conninfo holds a replication password)
+        ╭─[model.yaml:15:32]
+     14 │       person_id: p.member_id
+     15 │       title: coalesce(p.title, current_setting('primary_conninfo'))
+        ·                                ───────┬───────
+        ·                                       ╰── here
+     16 │       body: (SELECT a.query FROM pg_stat_get_activity(NULL) AS a LIMIT 1) || inet_server_addr()::text || current_setting('TimeZone')
+        ╰────
+      help: the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration
+    model.yaml:16:34: error: a model may not call `pg_stat_get_activity`: it reads other sessions' queries and addresses or the server's statistics, all of them for a superuser
+        ╭─[model.yaml:16:34]
+     15 │       title: coalesce(p.title, current_setting('primary_conninfo'))
+     16 │       body: (SELECT a.query FROM pg_stat_get_activity(NULL) AS a LIMIT 1) || inet_server_addr()::text || current_setting('TimeZone')
+        ·                                  ──────────┬─────────
+        ·                                            ╰── here
+     17 │ drop:
+        ╰────
+      help: the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration
+    model.yaml:16:78: error: a model may not call `inet_server_addr`: it reads the server's network addresses or file layout
+        ╭─[model.yaml:16:78]
+     15 │       title: coalesce(p.title, current_setting('primary_conninfo'))
+     16 │       body: (SELECT a.query FROM pg_stat_get_activity(NULL) AS a LIMIT 1) || inet_server_addr()::text || current_setting('TimeZone')
+        ·                                                                              ────────┬───────
+        ·                                                                                      ╰── here
+     17 │ drop:
+        ╰────
+      help: the scripts run the model's expressions with the rights of the role running them, often a superuser: compute the value in V1 (a view or a column its owner fills) or after the migration
+    error: model.yaml has 3 errors; nothing was written
     ");
 }
 

@@ -212,7 +212,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3';
+SET pgmig.fingerprint = 'e83397f5f053f8db83c443e986e0bf67819df69ecebffc1c8fd94694f627fec9';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -537,6 +537,18 @@ BEGIN
     SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
     FROM pg_catalog.unnest(cast_type_names) AS n (name)
     WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+    UNION ALL
+    -- A name the model calls may be a type's: PostgreSQL reads `public.email_t(x)`, when no
+    -- function of that name takes x, as a cast to the type public.email_t (a function-style
+    -- cast, which compile cannot tell from a call). So every type of a called name, in the
+    -- schema the call names (pg_catalog when unqualified: search_path, and such a cast never
+    -- looks in pg_temp), is one the model casts to.
+    SELECT NULL::oid, NULL::name, y.oid, 'cast'
+    FROM pg_catalog.unnest(called_function_names) AS n (name)
+    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
+    JOIN pg_catalog.pg_namespace AS s
+      ON s.nspname = CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END
+    JOIN pg_catalog.pg_type AS y ON y.typnamespace = s.oid AND y.typname = i.parts[pg_catalog.cardinality(i.parts)]
     UNION
     SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct
@@ -790,9 +802,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e83397f5f053f8db83c443e986e0bf67819df69ecebffc1c8fd94694f627fec9';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e83397f5f053f8db83c443e986e0bf67819df69ecebffc1c8fd94694f627fec9; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

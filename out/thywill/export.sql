@@ -424,6 +424,18 @@ BEGIN
     SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
     FROM pg_catalog.unnest(cast_type_names) AS n (name)
     WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+    UNION ALL
+    -- A name the model calls may be a type's: PostgreSQL reads `public.email_t(x)`, when no
+    -- function of that name takes x, as a cast to the type public.email_t (a function-style
+    -- cast, which compile cannot tell from a call). So every type of a called name, in the
+    -- schema the call names (pg_catalog when unqualified: search_path, and such a cast never
+    -- looks in pg_temp), is one the model casts to.
+    SELECT NULL::oid, NULL::name, y.oid, 'cast'
+    FROM pg_catalog.unnest(called_function_names) AS n (name)
+    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
+    JOIN pg_catalog.pg_namespace AS s
+      ON s.nspname = CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END
+    JOIN pg_catalog.pg_type AS y ON y.typnamespace = s.oid AND y.typname = i.parts[pg_catalog.cardinality(i.parts)]
     UNION
     SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct

@@ -207,7 +207,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981';
+SET pgmig.fingerprint = 'b41ab1f0f9b85c5a00f047bbfa92f5ebc4c02b4ee2df1ce1dbd9d585513cd317';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -748,6 +748,18 @@ BEGIN
     SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
     FROM pg_catalog.unnest(cast_type_names) AS n (name)
     WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+    UNION ALL
+    -- A name the model calls may be a type's: PostgreSQL reads `public.email_t(x)`, when no
+    -- function of that name takes x, as a cast to the type public.email_t (a function-style
+    -- cast, which compile cannot tell from a call). So every type of a called name, in the
+    -- schema the call names (pg_catalog when unqualified: search_path, and such a cast never
+    -- looks in pg_temp), is one the model casts to.
+    SELECT NULL::oid, NULL::name, y.oid, 'cast'
+    FROM pg_catalog.unnest(called_function_names) AS n (name)
+    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
+    JOIN pg_catalog.pg_namespace AS s
+      ON s.nspname = CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END
+    JOIN pg_catalog.pg_type AS y ON y.typnamespace = s.oid AND y.typname = i.parts[pg_catalog.cardinality(i.parts)]
     UNION
     SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct
@@ -1070,9 +1082,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b41ab1f0f9b85c5a00f047bbfa92f5ebc4c02b4ee2df1ce1dbd9d585513cd317';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b41ab1f0f9b85c5a00f047bbfa92f5ebc4c02b4ee2df1ce1dbd9d585513cd317; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -412,7 +412,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6d959786af6bc4e0e9b2ae73a3b41cbaf111a769ca003e0396a57f360c3da12e';
+SET pgmig.fingerprint = '728e1c04ff9242f20b23d150898537a02702563919910c7be851164d05920d54';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -462,9 +462,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6d959786af6bc4e0e9b2ae73a3b41cbaf111a769ca003e0396a57f360c3da12e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '728e1c04ff9242f20b23d150898537a02702563919910c7be851164d05920d54';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6d959786af6bc4e0e9b2ae73a3b41cbaf111a769ca003e0396a57f360c3da12e; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 728e1c04ff9242f20b23d150898537a02702563919910c7be851164d05920d54; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -640,6 +640,18 @@ BEGIN
     SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
     FROM pg_catalog.unnest(cast_type_names) AS n (name)
     WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+    UNION ALL
+    -- A name the model calls may be a type's: PostgreSQL reads `public.email_t(x)`, when no
+    -- function of that name takes x, as a cast to the type public.email_t (a function-style
+    -- cast, which compile cannot tell from a call). So every type of a called name, in the
+    -- schema the call names (pg_catalog when unqualified: search_path, and such a cast never
+    -- looks in pg_temp), is one the model casts to.
+    SELECT NULL::oid, NULL::name, y.oid, 'cast'
+    FROM pg_catalog.unnest(called_function_names) AS n (name)
+    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
+    JOIN pg_catalog.pg_namespace AS s
+      ON s.nspname = CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END
+    JOIN pg_catalog.pg_type AS y ON y.typnamespace = s.oid AND y.typname = i.parts[pg_catalog.cardinality(i.parts)]
     UNION
     SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct
@@ -1019,6 +1031,18 @@ BEGIN
     SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
     FROM pg_catalog.unnest(cast_type_names) AS n (name)
     WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+    UNION ALL
+    -- A name the model calls may be a type's: PostgreSQL reads `public.email_t(x)`, when no
+    -- function of that name takes x, as a cast to the type public.email_t (a function-style
+    -- cast, which compile cannot tell from a call). So every type of a called name, in the
+    -- schema the call names (pg_catalog when unqualified: search_path, and such a cast never
+    -- looks in pg_temp), is one the model casts to.
+    SELECT NULL::oid, NULL::name, y.oid, 'cast'
+    FROM pg_catalog.unnest(called_function_names) AS n (name)
+    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
+    JOIN pg_catalog.pg_namespace AS s
+      ON s.nspname = CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END
+    JOIN pg_catalog.pg_type AS y ON y.typnamespace = s.oid AND y.typname = i.parts[pg_catalog.cardinality(i.parts)]
     UNION
     SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct

@@ -8,7 +8,8 @@ use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 
 use sqlparser::ast::{
-    BinaryOperator, Expr, ObjectName, ObjectNamePart, Spanned, TableFactor, Visit, Visitor,
+    BinaryOperator, Expr, FunctionArg, FunctionArgExpr, FunctionArguments, ObjectName,
+    ObjectNamePart, Spanned, TableFactor, Value, Visit, Visitor,
 };
 use sqlparser::tokenizer::Location;
 
@@ -94,6 +95,65 @@ const REFUSED: &[(&[&str], &str)] = &[
     ),
     // Connections to other databases, with credentials the server holds.
     (&["dblink*"], "connects to another database from the server"),
+    // What a superuser sees and the model's readers may not: every setting, those PostgreSQL
+    // hides from other roles too (primary_conninfo holds a replication password,
+    // archive_command and data_directory the server's layout). `current_setting` is refused
+    // but for the few settings in READABLE_SETTINGS, named by a literal
+    // ([`current_setting_refused`]).
+    (
+        &[
+            "pg_show_all_settings",
+            "pg_show_all_file_settings",
+            "pg_hba_file_rules",
+            "pg_ident_file_mappings",
+        ],
+        "reads the server's settings, superuser-only ones too (primary_conninfo holds a replication password)",
+    ),
+    // Other sessions and the server's activity: a superuser sees every session's query text
+    // (a password in an ALTER ROLE), client address and the replication connections.
+    (
+        &[
+            "pg_stat_*",
+            "pg_get_replication_slots",
+            "pg_get_backend_memory_contexts",
+            "pg_get_shmem_allocations",
+        ],
+        "reads other sessions' queries and addresses or the server's statistics, all of them for a superuser",
+    ),
+    // Where the server listens and keeps its files.
+    (
+        &[
+            "inet_server_*",
+            "inet_client_*",
+            "pg_tablespace_location",
+            "pg_relation_filepath",
+        ],
+        "reads the server's network addresses or file layout",
+    ),
+];
+
+/// The settings a model may read with `current_setting('…')`, lower case: those that shape
+/// how values are computed and printed, which PostgreSQL shows every role (checked as a role
+/// without `pg_read_all_settings` on PostgreSQL 15). A name held in a column or computed could
+/// be any setting, so only a literal passes. (PostgreSQL does not say which settings are
+/// superuser-only, neither in `pg_settings` nor in `pg_settings_get_flags`, so the scripts
+/// cannot check a name at run time.)
+const READABLE_SETTINGS: &[&str] = &[
+    "timezone",
+    "datestyle",
+    "intervalstyle",
+    "extra_float_digits",
+    "default_text_search_config",
+    "standard_conforming_strings",
+    "server_version",
+    "server_version_num",
+    "server_encoding",
+    "client_encoding",
+    "lc_collate",
+    "lc_ctype",
+    "lc_monetary",
+    "lc_numeric",
+    "lc_time",
 ];
 
 /// Why a function of this (unqualified, folded) name is refused, if it is.
@@ -109,6 +169,23 @@ fn refused(name: &str) -> Option<&'static str> {
     })
 }
 
+/// Why this call of a function named `current_setting` is refused, if it is: its first
+/// argument must be a literal naming one of [`READABLE_SETTINGS`].
+fn current_setting_refused(args: &[FunctionArg]) -> Option<&'static str> {
+    let named = match args.first() {
+        Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) => match &v.value {
+            Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => Some(s),
+            _ => None,
+        },
+        _ => None,
+    };
+    match named {
+        Some(setting) if READABLE_SETTINGS.contains(&setting.to_lowercase().as_str()) => None,
+        Some(_) => Some("reads a setting that is not among those a model may read (the time zone, date and number formats, locales, encodings, server version), and a superuser reads them all (primary_conninfo holds a replication password)"),
+        None => Some("reads a setting named by an expression, and a superuser reads them all (primary_conninfo holds a replication password): name one of the time zone, date and number formats, locales, encodings or server version by a literal"),
+    }
+}
+
 /// Every call of a refused built-in in `node`: the function's name as written, where its
 /// last part starts and how long it is (where an error points), and why it is refused.
 /// Refused too: a call qualified with `pg_temp` (the scripts' own helpers live there, and
@@ -117,14 +194,17 @@ fn refused(name: &str) -> Option<&'static str> {
 /// does not look for by name).
 pub fn refusals<V: Visit>(node: &V) -> Vec<(String, Location, usize, &'static str)> {
     let mut found = Vec::new();
-    let _ = node.visit(&mut Calls(|name: &ObjectName| {
+    let _ = node.visit(&mut Calls(|name: &ObjectName, args: &[FunctionArg]| {
         if let Some(ObjectNamePart::Identifier(last)) = name.0.last() {
             let in_pg_temp = name.0.len() > 1
                 && matches!(&name.0[0], ObjectNamePart::Identifier(s) if ident_name(s).starts_with("pg_temp"));
+            let function = ident_name(last);
             let why = if in_pg_temp {
                 Some("is in pg_temp, where only the scripts' own helpers live")
+            } else if function == "current_setting" {
+                current_setting_refused(args)
             } else {
-                refused(&ident_name(last))
+                refused(&function)
             };
             if let Some(why) = why {
                 found.push((name.to_string(), last.span.start, last.value.chars().count(), why));
@@ -166,7 +246,7 @@ pub fn refused_calls<V: Visit>(node: &V, origin: Origin) -> Vec<Diagnostic> {
 /// (`generate_series(1, 3) AS g`) is a call too.
 pub fn called_functions<V: Visit>(node: &V) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    let _ = node.visit(&mut Calls(|name: &ObjectName| {
+    let _ = node.visit(&mut Calls(|name: &ObjectName, _: &[FunctionArg]| {
         let parts: Option<Vec<String>> = name
             .0
             .iter()
@@ -200,14 +280,19 @@ impl<F: FnMut(&Vec<String>, Location)> Visitor for Operators<F> {
     }
 }
 
-/// Calls `F` with the name of every function called in an expression or in FROM.
+/// Calls `F` with the name and the arguments of every function called in an expression or
+/// in FROM (none for a call without an argument list, or with a subquery for one).
 struct Calls<F>(F);
 
-impl<F: FnMut(&ObjectName)> Visitor for Calls<F> {
+impl<F: FnMut(&ObjectName, &[FunctionArg])> Visitor for Calls<F> {
     type Break = ();
     fn pre_visit_expr(&mut self, expr: &Expr) -> ControlFlow<()> {
         if let Expr::Function(f) = expr {
-            (self.0)(&f.name);
+            let args = match &f.args {
+                FunctionArguments::List(list) => list.args.as_slice(),
+                FunctionArguments::None | FunctionArguments::Subquery(_) => &[],
+            };
+            (self.0)(&f.name, args);
         }
         ControlFlow::Continue(())
     }
@@ -215,10 +300,10 @@ impl<F: FnMut(&ObjectName)> Visitor for Calls<F> {
         match factor {
             TableFactor::Table {
                 name,
-                args: Some(_),
+                args: Some(args),
                 ..
-            }
-            | TableFactor::Function { name, .. } => (self.0)(name),
+            } => (self.0)(name, &args.args),
+            TableFactor::Function { name, args, .. } => (self.0)(name, args),
             _ => {}
         }
         ControlFlow::Continue(())
@@ -265,11 +350,43 @@ mod tests {
             "pg_advisory_unlock_all",
             "dblink_exec",
             "pg_logical_emit_message",
+            "pg_show_all_settings",
+            "pg_stat_get_activity",
+            "pg_stat_get_wal_receiver",
+            "pg_stat_statements",
+            "inet_server_addr",
         ] {
             assert!(refused(name).is_some(), "{name} passed");
         }
         for name in ["lower", "format", "pg_sleep", "log", "now", "xmlelement"] {
             assert_eq!(refused(name), None, "{name} refused");
+        }
+    }
+
+    #[test]
+    fn current_setting_reads_only_a_literal_readable_setting() {
+        let refused_in = |sql: &str| {
+            refusals(&from(sql))
+                .into_iter()
+                .map(|(name, _, _, _)| name)
+                .collect::<Vec<_>>()
+        };
+        for sql in [
+            "SELECT current_setting('TimeZone')",
+            "SELECT pg_catalog.current_setting('server_version_num', true)",
+            "SELECT pg_catalog.current_setting(E'DateStyle')",
+        ] {
+            assert!(refused_in(sql).is_empty(), "{sql} refused");
+        }
+        for sql in [
+            "SELECT current_setting('primary_conninfo')",
+            "SELECT pg_catalog.current_setting('data_directory', true)",
+            "SELECT current_setting(t.name) FROM t",
+            "SELECT current_setting('time' || 'zone')",
+            "SELECT current_setting()",
+            "SELECT s FROM current_setting('primary_conninfo') AS s",
+        ] {
+            assert_eq!(refused_in(sql).len(), 1, "{sql} passed");
         }
     }
 }

@@ -1332,3 +1332,57 @@ fn a_model_casting_to_a_checked_domain_runs() {
         1
     );
 }
+
+/// Review h5: PostgreSQL reads `public.email_t(m.email)`, with no function of that name, as a
+/// cast to the domain public.email_t, where compile saw a call (a function-style cast). A role
+/// that is not superuser owns the domain, in the DBA's schema public, and gives it a CHECK
+/// calling its own function: precheck and migrate refuse it as a domain the model casts to.
+/// Once a superuser owns the domain, the same model runs and the value is written. (Before,
+/// the guard looked for a function public.email_t, found none, and migrate ran the CHECK as
+/// the superuser: the role made itself superuser.)
+#[test]
+fn a_function_style_cast_to_another_roles_domain_is_refused() {
+    let (_src, dir) = calling_model("public.email_t(btrim(m.email))");
+    let db = calling_db("si_fn_cast_domain");
+    let role = format!("domain_owner_of_{}", db.name());
+    let trace = evidence(&db);
+    db.execute(&format!(
+        "CREATE ROLE {role} NOSUPERUSER;
+         CREATE SCHEMA app AUTHORIZATION {role};
+         CREATE DOMAIN public.email_t AS text;
+         ALTER DOMAIN public.email_t OWNER TO {role};
+         SET ROLE {role};
+         CREATE FUNCTION app.ok(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         ALTER DOMAIN public.email_t ADD CONSTRAINT ok CHECK (app.ok(VALUE));
+         RESET ROLE;",
+        escalate(&role, &trace)
+    ));
+    let before = db.table_md5s(USER_SCHEMAS);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, dir.path(), script, &[]);
+        assert_refused(
+            &out,
+            script,
+            &format!("the model's casts: constraint ok of domain public.email_t (the model casts to it) runs app.ok(text), owned by {role}"),
+        );
+        assert_not_run(&db, &role, &trace, script);
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            before,
+            "{script} changed V1 or V2"
+        );
+    }
+
+    let db = calling_db("si_fn_cast_domain_trusted");
+    db.execute("CREATE DOMAIN public.email_t AS text CHECK (VALUE LIKE '%@%');");
+    for script in ["precheck.sql", "migrate.sql", "verify.sql"] {
+        must_pass(run(&db, dir.path(), script, &[]), script);
+    }
+    assert_eq!(
+        count(
+            &db,
+            "SELECT count(*) FROM public.members WHERE email = 'Ana@Example.org'"
+        ),
+        1
+    );
+}
