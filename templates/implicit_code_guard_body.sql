@@ -60,10 +60,16 @@ BEGIN
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      written (rel) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid
-        FROM pg_catalog.unnest(written_names) AS n (name)
+      -- The relations the names mean now.
+      named (rel, writes) AS (
+        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
+        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
+              UNION ALL
+              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
         WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+      ),
+      written (rel) AS (
+        SELECT m.rel FROM named AS m WHERE m.writes
         UNION
         SELECT e.reached
         FROM written AS w
@@ -84,9 +90,7 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid
-        FROM pg_catalog.unnest(read_names) AS n (name)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+        SELECT m.rel FROM named AS m WHERE NOT m.writes
         UNION
         SELECT d.refobjid
         FROM read AS v
