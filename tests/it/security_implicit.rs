@@ -1386,3 +1386,208 @@ fn a_function_style_cast_to_another_roles_domain_is_refused() {
         1
     );
 }
+
+/// V1 `v1.members` served as a materialized view its owner made, and that owner's function
+/// (second review, h7): LOCK refuses a materialized view, so the guard checked it and held
+/// nothing on it. Its owner began dropping it and putting a view calling the function in its
+/// place before migrate started, and committed once migrate waited for it: the step read the
+/// view as the superuser (run against main's scripts). The guard now holds a materialized
+/// view (and a foreign table) in ACCESS SHARE mode too: it waits, then finds the view.
+#[test]
+fn a_v1_materialized_view_swapped_for_a_view_while_migrate_waits_is_checked_before_it_is_read() {
+    let (_src, dir) = calling_model("m.email");
+    let db = crate::support::cluster().create_db("si_matview");
+    let role = format!("v1_owner_of_{}", db.name());
+    let evidence = evidence(&db);
+    db.execute(&format!(
+        "CREATE ROLE {role} NOSUPERUSER;
+         CREATE SCHEMA v1 AUTHORIZATION {role};
+         CREATE TABLE public.members (id integer PRIMARY KEY, email text NOT NULL);
+         SET ROLE {role};
+         CREATE TABLE v1.members_data (id integer PRIMARY KEY, email text NOT NULL);
+         INSERT INTO v1.members_data VALUES (1, 'ana@example.org');
+         CREATE MATERIALIZED VIEW v1.members AS SELECT id, email FROM v1.members_data;
+         CREATE FUNCTION v1.pwn(t text) RETURNS text LANGUAGE plpgsql AS $f$ BEGIN {} RETURN t; END $f$;
+         RESET ROLE;",
+        escalate(&role, &evidence)
+    ));
+    let v2_before = db.table_md5s(&["public"]);
+    let mut owner = db.client();
+    owner
+        .batch_execute(&format!(
+            "SET ROLE {role}; BEGIN;
+             DROP MATERIALIZED VIEW v1.members;
+             CREATE VIEW v1.members AS SELECT id, v1.pwn(email) AS email FROM v1.members_data"
+        ))
+        .unwrap();
+    let migrate = spawn_script(&db, dir.path(), "migrate.sql", "si_matview_migrate", &[]);
+    assert!(
+        db.waits_for_lock("si_matview_migrate", || true),
+        "migrate never waited for the materialized view"
+    );
+    owner.batch_execute("COMMIT").unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    assert_refused(
+        &out,
+        "migrate, V1 materialized view swapped for a view while it waited",
+        &format!("v1.members: view runs v1.pwn(text), owned by {role}"),
+    );
+    assert_not_run(&db, &role, &evidence, "migrate");
+    assert_eq!(db.table_md5s(&["public"]), v2_before, "migrate changed V2");
+}
+
+/// A function the model calls in a schema that did not exist when the guard ran (second
+/// review, h2): the guard found no function and no schema to check, and locked nothing. The
+/// database's owner (who may create schemas) made `helpers` and `helpers.norm` while migrate
+/// waited for the first step's insert (a row it held with the same key), and the second step
+/// called it as the superuser (run against main's scripts). The guard now refuses a called
+/// name whose schema does not exist.
+#[test]
+fn a_called_functions_schema_made_while_migrate_runs_is_refused_before_it_exists() {
+    let ddl = "CREATE TABLE big (id integer PRIMARY KEY, v text);
+               CREATE TABLE members (id integer PRIMARY KEY, email text NOT NULL);";
+    let model = "name: fnlate
+source: { schema: v1 }
+target: { schema: public }
+tables:
+  big:
+    from: big b
+    key: keep
+    columns:
+      v: b.v
+  members:
+    from: members m
+    key: keep
+    columns:
+      email: helpers.norm(m.email)
+";
+    let (_src, dir) = crate::support::compile_texts(ddl, ddl, model);
+    let db = crate::support::cluster().create_db("si_late_schema");
+    let role = format!("db_owner_of_{}", db.name());
+    let evidence = evidence(&db);
+    db.execute(&format!(
+        "CREATE ROLE {role} NOSUPERUSER;
+         ALTER DATABASE {db_name} OWNER TO {role};
+         CREATE SCHEMA v1;
+         CREATE TABLE v1.big (id integer PRIMARY KEY, v text);
+         INSERT INTO v1.big VALUES (1, 'one');
+         CREATE TABLE v1.members (id integer PRIMARY KEY, email text NOT NULL);
+         INSERT INTO v1.members VALUES (1, 'Ana@example.org');
+         CREATE TABLE public.big (id integer PRIMARY KEY, v text);
+         CREATE TABLE public.members (id integer PRIMARY KEY, email text NOT NULL);
+         GRANT SELECT, INSERT, DELETE ON public.big TO {role};",
+        db_name = db.name()
+    ));
+    let before = db.table_md5s(USER_SCHEMAS);
+    let mut owner = db.client();
+    owner
+        .batch_execute(&format!(
+            "SET ROLE {role}; BEGIN;
+             INSERT INTO public.big VALUES (1, 'held');
+             CREATE SCHEMA helpers;
+             CREATE FUNCTION helpers.norm(t text) RETURNS text LANGUAGE plpgsql AS $f$ BEGIN {} RETURN lower(t); END $f$",
+            escalate(&role, &evidence)
+        ))
+        .unwrap();
+    let mut migrate = spawn_script(&db, &dir, "migrate.sql", "si_late_schema_migrate", &[]);
+    // Refused at once, or waiting for the held row past the guard.
+    db.waits_for_lock("si_late_schema_migrate", || {
+        matches!(migrate.try_wait(), Ok(None))
+    });
+    owner
+        .batch_execute("DELETE FROM public.big WHERE id = 1; COMMIT")
+        .unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    assert_call_refused(
+        &out,
+        "migrate, the called function's schema made while it ran",
+        "the model calls helpers.norm: schema helpers does not exist",
+    );
+    assert_not_run(&db, &role, &evidence, "migrate");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "migrate changed V1 or V2"
+    );
+}
+
+/// What the guard checked stays as it was until the transaction ends, for the relations LOCK
+/// refuses and the schemas of the model's calls too: with the guard's function called in an
+/// open transaction, V1's owner cannot drop or rename its materialized view or drop its
+/// foreign table (whose server is never contacted), and the called function's schema is
+/// not renamed; once the transaction ends, each goes through. (Run against main's scripts,
+/// each went through at once.)
+#[test]
+fn the_guard_holds_materialized_views_foreign_tables_and_called_schemas_until_its_transaction_ends()
+{
+    let (src, _dir) = calling_model("helpers.norm(m.email)");
+    let batched_model = crate::support::model_variant(&src.path().join("model.yaml"), |m| {
+        m.replacen(
+            "name: calls\n",
+            "name: calls\nmode: { batched: { size: 1 } }\n",
+            1,
+        )
+    });
+    let batched = crate::support::compile_ddl(
+        &batched_model.path().join("model.yaml"),
+        &src.path().join("v1.sql"),
+        &src.path().join("v2.sql"),
+    );
+    let db = crate::support::cluster().create_db("si_guard_holds");
+    let role = format!("v1_owner_of_{}", db.name());
+    db.execute(&format!(
+        "CREATE ROLE {role} NOSUPERUSER;
+         CREATE SCHEMA helpers;
+         CREATE FUNCTION helpers.norm(t text) RETURNS text LANGUAGE sql IMMUTABLE AS $f$ SELECT lower(t) $f$;
+         CREATE EXTENSION postgres_fdw;
+         CREATE SERVER nowhere FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host '/nonexistent', port '1');
+         GRANT USAGE ON FOREIGN SERVER nowhere TO {role};
+         CREATE SCHEMA v1 AUTHORIZATION {role};
+         CREATE TABLE public.members (id integer PRIMARY KEY, email text NOT NULL);
+         SET ROLE {role};
+         CREATE TABLE v1.members_data (id integer PRIMARY KEY, email text NOT NULL);
+         INSERT INTO v1.members_data VALUES (1, 'Ana@example.org');
+         CREATE MATERIALIZED VIEW v1.members AS SELECT id, email FROM v1.members_data;
+         CREATE FOREIGN TABLE v1.remote (id integer, email text) SERVER nowhere;
+         RESET ROLE;"
+    ));
+    // Leaves the guard's function in _pgmig.
+    must_pass(run(&db, batched.path(), "migrate.sql", &[]), "migrate");
+    let mut guarded = db.client();
+    guarded
+        .batch_execute(
+            "BEGIN;
+             SELECT _pgmig.pgmig_implicit_code_guard(ARRAY['public.members'], ARRAY['v1.members', 'v1.remote'],
+                                                     '{}', ARRAY['helpers.norm'])",
+        )
+        .unwrap();
+    let as_owner = format!("SET ROLE {role}; ");
+    let attempts = [
+        (as_owner.as_str(), "DROP MATERIALIZED VIEW v1.members"),
+        (
+            as_owner.as_str(),
+            "ALTER MATERIALIZED VIEW v1.members RENAME TO members_old",
+        ),
+        (as_owner.as_str(), "DROP FOREIGN TABLE v1.remote"),
+        ("", "ALTER SCHEMA helpers RENAME TO helpers_old"),
+    ];
+    let attempt = |prefix: &str, statement: &str| {
+        db.client().batch_execute(&format!(
+            "SET lock_timeout = '200ms'; {prefix} BEGIN; {statement}; ROLLBACK"
+        ))
+    };
+    for (prefix, statement) in attempts {
+        match attempt(prefix, statement) {
+            Ok(()) => panic!("{statement} went through while the guard held what it checked"),
+            Err(e) => assert!(
+                crate::support::pg_error_text(&e).contains("lock timeout"),
+                "{statement}: {e:?}"
+            ),
+        }
+    }
+    guarded.batch_execute("COMMIT").unwrap();
+    for (prefix, statement) in attempts {
+        attempt(prefix, statement)
+            .unwrap_or_else(|e| panic!("{statement} after the guard's transaction: {e:?}"));
+    }
+}

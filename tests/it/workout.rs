@@ -152,7 +152,10 @@ fn migrate_verify_tamper_rollback_and_migrate_again() {
     );
     let script = std::fs::read_to_string(dir.path().join("verify.sql")).unwrap();
     assert!(
-        !script.contains("WHERE false"),
+        // (The guard's lock on a materialized view or foreign table plans no scan on purpose.)
+        !script
+            .replace("'SELECT FROM %s WHERE false'", "")
+            .contains("WHERE false"),
         "a check of nothing in verify.sql"
     );
     let first = keyed_md5s(&db, &["public"]);
