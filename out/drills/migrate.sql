@@ -209,7 +209,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3';
+SET pgmig.fingerprint = '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1090,9 +1090,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1161,13 +1161,13 @@ $seals$;
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
-VALUES ('drills', 'public.users', (SELECT count(*) FROM public.users)),
-       ('drills', 'public.completed_sessions', (SELECT count(*) FROM public.completed_sessions)),
-       ('drills', 'public.session_preferences', (SELECT count(*) FROM public.session_preferences)),
-       ('drills', 'public.drill_groups', (SELECT count(*) FROM public.drill_groups)),
-       ('drills', 'public.drill_group_items', (SELECT count(*) FROM public.drill_group_items)),
-       ('drills', 'public.ordered_session_drills', (SELECT count(*) FROM public.ordered_session_drills)),
-       ('drills', 'public.progress_history', (SELECT count(*) FROM public.progress_history))
+VALUES ('drills', 'public.users', (SELECT count(*) FROM ONLY public.users)),
+       ('drills', 'public.completed_sessions', (SELECT count(*) FROM ONLY public.completed_sessions)),
+       ('drills', 'public.session_preferences', (SELECT count(*) FROM ONLY public.session_preferences)),
+       ('drills', 'public.drill_groups', (SELECT count(*) FROM ONLY public.drill_groups)),
+       ('drills', 'public.drill_group_items', (SELECT count(*) FROM ONLY public.drill_group_items)),
+       ('drills', 'public.ordered_session_drills', (SELECT count(*) FROM ONLY public.ordered_session_drills)),
+       ('drills', 'public.progress_history', (SELECT count(*) FROM ONLY public.progress_history))
 ON CONFLICT DO NOTHING;
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
@@ -1183,49 +1183,49 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_users') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.users AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.completed_sessions AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.completed_sessions AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.completed_sessions', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.session_preferences AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.session_preferences AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.session_preferences', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.drill_groups AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.drill_groups AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.drill_groups', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.drill_group_items AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.drill_group_items AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.drill_group_items', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.ordered_session_drills AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.ordered_session_drills AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.ordered_session_drills', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.progress_history AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.progress_history AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.progress_history', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
   END IF;
@@ -1303,7 +1303,7 @@ BEGIN
     SELECT t.*, this_wave AS pgmig_wave FROM public.users AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_users
-  SELECT t.*, this_wave FROM public.users AS t
+  SELECT t.*, this_wave FROM ONLY public.users AS t
   WHERE (lower(btrim(t.email))) IN (SELECT lower(btrim(u.email))
                   FROM v1.users u
                    JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
@@ -1314,49 +1314,49 @@ BEGIN
     SELECT t.*, this_wave AS pgmig_wave FROM public.completed_sessions AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_completed_sessions
-  SELECT t.*, this_wave FROM public.completed_sessions AS t
+  SELECT t.*, this_wave FROM ONLY public.completed_sessions AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_drill_groups') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_drill_groups AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.drill_groups AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_drill_groups
-  SELECT t.*, this_wave FROM public.drill_groups AS t
+  SELECT t.*, this_wave FROM ONLY public.drill_groups AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_drill_group_items AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.drill_group_items AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_drill_group_items
-  SELECT t.*, this_wave FROM public.drill_group_items AS t
+  SELECT t.*, this_wave FROM ONLY public.drill_group_items AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_groups AS p WHERE t.group_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_drill_group_item_notes AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.drill_group_item_notes AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_drill_group_item_notes
-  SELECT t.*, this_wave FROM public.drill_group_item_notes AS t
+  SELECT t.*, this_wave FROM ONLY public.drill_group_item_notes AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_group_items AS p WHERE t.group_id = p.group_id AND t.drill_uuid = p.drill_uuid AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_ordered_session_drills AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.ordered_session_drills AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_ordered_session_drills
-  SELECT t.*, this_wave FROM public.ordered_session_drills AS t
+  SELECT t.*, this_wave FROM ONLY public.ordered_session_drills AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_progress_history') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_progress_history AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.progress_history AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_progress_history
-  SELECT t.*, this_wave FROM public.progress_history AS t
+  SELECT t.*, this_wave FROM ONLY public.progress_history AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_session_preferences') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_session_preferences AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.session_preferences AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_session_preferences
-  SELECT t.*, this_wave FROM public.session_preferences AS t
+  SELECT t.*, this_wave FROM ONLY public.session_preferences AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   SELECT count(*) INTO n_overwriting
   FROM v1.users u
@@ -1364,14 +1364,14 @@ BEGIN
   WHERE true
     AND key_map.pgmig_wave = this_wave
     AND (lower(btrim(u.email))) IN (SELECT lower(btrim(b.email)) FROM _pgmig.replaced_users_users AS b);
-  DELETE FROM public.session_preferences AS t USING _pgmig.replaced_users_session_preferences AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.progress_history AS t USING _pgmig.replaced_users_progress_history AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.ordered_session_drills AS t USING _pgmig.replaced_users_ordered_session_drills AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.drill_group_item_notes AS t USING _pgmig.replaced_users_drill_group_item_notes AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.drill_group_items AS t USING _pgmig.replaced_users_drill_group_items AS b WHERE t.group_id = b.group_id AND t.drill_uuid = b.drill_uuid AND b.pgmig_wave = this_wave;
-  DELETE FROM public.drill_groups AS t USING _pgmig.replaced_users_drill_groups AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.completed_sessions AS t USING _pgmig.replaced_users_completed_sessions AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.users AS t USING _pgmig.replaced_users_users AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.session_preferences AS t USING _pgmig.replaced_users_session_preferences AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.progress_history AS t USING _pgmig.replaced_users_progress_history AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.ordered_session_drills AS t USING _pgmig.replaced_users_ordered_session_drills AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.drill_group_item_notes AS t USING _pgmig.replaced_users_drill_group_item_notes AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.drill_group_items AS t USING _pgmig.replaced_users_drill_group_items AS b WHERE t.group_id = b.group_id AND t.drill_uuid = b.drill_uuid AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.drill_groups AS t USING _pgmig.replaced_users_drill_groups AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.completed_sessions AS t USING _pgmig.replaced_users_completed_sessions AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.users AS t USING _pgmig.replaced_users_users AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
   -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.users');
@@ -2139,33 +2139,33 @@ SET client_min_messages = warning;
 -- step users (model.yaml:19)
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step completed_sessions (model.yaml:24)
 ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_completed_sessions AS mapped SET row_digest = md5((t.*)::text)
-FROM public.completed_sessions AS t
+FROM ONLY public.completed_sessions AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step session_preferences (model.yaml:35)
 ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_session_preferences AS mapped SET row_digest = md5((t.*)::text)
-FROM public.session_preferences AS t
+FROM ONLY public.session_preferences AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step drill_groups (model.yaml:42)
 ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_drill_groups AS mapped SET row_digest = md5((t.*)::text)
-FROM public.drill_groups AS t
+FROM ONLY public.drill_groups AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step drill_group_items (model.yaml:50): taken at its insert
 -- step ordered_session_drills (model.yaml:61)
 ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_ordered_session_drills AS mapped SET row_digest = md5((t.*)::text)
-FROM public.ordered_session_drills AS t
+FROM ONLY public.ordered_session_drills AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step progress_history (model.yaml:80)
 ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_progress_history AS mapped SET row_digest = md5((t.*)::text)
-FROM public.progress_history AS t
+FROM ONLY public.progress_history AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 RESET client_min_messages;
 

@@ -212,7 +212,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3';
+SET pgmig.fingerprint = '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -790,9 +790,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1024,12 +1024,12 @@ DECLARE
 BEGIN
   -- public.progress_history, step progress_history (model.yaml:80): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
+  FROM ONLY public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
+          FROM ONLY public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1043,7 +1043,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_progress_history AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.progress_history AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.progress_history AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.progress_history', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1057,12 +1057,12 @@ BEGIN
   END IF;
   -- public.ordered_session_drills, step ordered_session_drills (model.yaml:61): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
+  FROM ONLY public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
+          FROM ONLY public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1076,7 +1076,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_ordered_session_drills AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.ordered_session_drills AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.ordered_session_drills AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1090,12 +1090,12 @@ BEGIN
   END IF;
   -- public.drill_group_items, step drill_group_items (model.yaml:50): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
+  FROM ONLY public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('group_id', t.group_id, 'drill_uuid', t.drill_uuid)::text AS key
-          FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
+          FROM ONLY public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1109,7 +1109,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_drill_group_items AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.drill_group_items AS t WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.drill_group_items AS t WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.drill_group_items', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1123,12 +1123,12 @@ BEGIN
   END IF;
   -- public.drill_groups, step drill_groups (model.yaml:42): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
+  FROM ONLY public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
+          FROM ONLY public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1142,7 +1142,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_drill_groups AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.drill_groups AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.drill_groups AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.drill_groups', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1156,12 +1156,12 @@ BEGIN
   END IF;
   -- public.session_preferences, step session_preferences (model.yaml:35): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
+  FROM ONLY public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
+          FROM ONLY public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1175,7 +1175,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_session_preferences AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.session_preferences AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.session_preferences AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.session_preferences', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1189,12 +1189,12 @@ BEGIN
   END IF;
   -- public.completed_sessions, step completed_sessions (model.yaml:24): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
+  FROM ONLY public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
+          FROM ONLY public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1208,7 +1208,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_completed_sessions AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.completed_sessions AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.completed_sessions AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.completed_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1222,12 +1222,12 @@ BEGIN
   END IF;
   -- public.users, step users (model.yaml:19): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+  FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+          FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1241,7 +1241,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1255,8 +1255,8 @@ BEGIN
   END IF;
   -- public.completed_sessions (user_id) → public.users (completed_sessions_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.completed_sessions AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.completed_sessions AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1266,8 +1266,8 @@ BEGIN
   END IF;
   -- public.drill_group_item_notes (group_id, drill_uuid) → public.drill_group_items (drill_group_item_notes_group_id_drill_uuid_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.drill_group_item_notes AS c
-  WHERE (c.group_id, c.drill_uuid) IN (SELECT t.group_id, t.drill_uuid FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid WHERE mapped.pgmig_wave >= undo_from);
+  FROM ONLY public.drill_group_item_notes AS c
+  WHERE (c.group_id, c.drill_uuid) IN (SELECT t.group_id, t.drill_uuid FROM ONLY public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid WHERE mapped.pgmig_wave >= undo_from);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.drill_group_item_notes', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
@@ -1276,8 +1276,8 @@ BEGIN
   END IF;
   -- public.drill_group_items (group_id) → public.drill_groups (drill_group_items_group_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.drill_group_items AS c
-  WHERE (c.group_id) IN (SELECT t.id FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.drill_group_items AS c
+  WHERE (c.group_id) IN (SELECT t.id FROM ONLY public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE c.group_id = mapped.group_id AND c.drill_uuid = mapped.drill_uuid);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1287,8 +1287,8 @@ BEGIN
   END IF;
   -- public.drill_groups (user_id) → public.users (drill_groups_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.drill_groups AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.drill_groups AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1298,8 +1298,8 @@ BEGIN
   END IF;
   -- public.ordered_session_drills (user_id) → public.users (ordered_session_drills_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.ordered_session_drills AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.ordered_session_drills AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1309,8 +1309,8 @@ BEGIN
   END IF;
   -- public.progress_history (user_id) → public.users (progress_history_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.progress_history AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.progress_history AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1320,8 +1320,8 @@ BEGIN
   END IF;
   -- public.session_preferences (user_id) → public.users (session_preferences_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.session_preferences AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.session_preferences AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1353,7 +1353,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
-    DELETE FROM public.progress_history AS t
+    DELETE FROM ONLY public.progress_history AS t
     USING _pgmig.map_progress_history AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1386,7 +1386,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
-    DELETE FROM public.ordered_session_drills AS t
+    DELETE FROM ONLY public.ordered_session_drills AS t
     USING _pgmig.map_ordered_session_drills AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1419,7 +1419,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
-    DELETE FROM public.drill_group_items AS t
+    DELETE FROM ONLY public.drill_group_items AS t
     USING _pgmig.map_drill_group_items AS mapped
     WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1452,7 +1452,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
-    DELETE FROM public.drill_groups AS t
+    DELETE FROM ONLY public.drill_groups AS t
     USING _pgmig.map_drill_groups AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1485,7 +1485,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
-    DELETE FROM public.session_preferences AS t
+    DELETE FROM ONLY public.session_preferences AS t
     USING _pgmig.map_session_preferences AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1518,7 +1518,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
-    DELETE FROM public.completed_sessions AS t
+    DELETE FROM ONLY public.completed_sessions AS t
     USING _pgmig.map_completed_sessions AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1551,7 +1551,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
-    DELETE FROM public.users AS t
+    DELETE FROM ONLY public.users AS t
     USING _pgmig.map_users AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;

@@ -696,9 +696,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile bce54b849e1202d329a59136b835f2d06ef36362a2e52064423b7a5eece527b3; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1048,7 +1048,7 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.users u;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_users;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1083,7 +1083,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
-    FROM public.users AS t
+    FROM ONLY public.users AS t
     JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1122,7 +1122,7 @@ BEGIN
   FROM v1.completed_sessions cs
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'completed_sessions';
-  SELECT count(*) INTO n_out FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_completed_sessions;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1160,7 +1160,7 @@ BEGIN
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.date) AS text) COLLATE pg_catalog."C", CAST((t.drills) AS text) COLLATE pg_catalog."C", CAST((t.total_minutes) AS text) COLLATE pg_catalog."C"
-    FROM public.completed_sessions AS t
+    FROM ONLY public.completed_sessions AS t
     JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1187,9 +1187,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.completed_sessions AS t
+  FROM ONLY public.completed_sessions AS t
   JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  completed_sessions: no orphans through completed_sessions_user_id_fkey';
   ELSE
@@ -1223,7 +1223,7 @@ BEGIN
   FROM v1.session_preferences sp
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'session_preferences';
-  SELECT count(*) INTO n_out FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_session_preferences;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1261,7 +1261,7 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.duration_minutes) AS text) COLLATE pg_catalog."C", CAST((t.training_style) AS text) COLLATE pg_catalog."C", CAST((t.difficulty) AS text) COLLATE pg_catalog."C", CAST((t.available_equipment) AS text) COLLATE pg_catalog."C"
-    FROM public.session_preferences AS t
+    FROM ONLY public.session_preferences AS t
     JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1288,9 +1288,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.session_preferences AS t
+  FROM ONLY public.session_preferences AS t
   JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  session_preferences: no orphans through session_preferences_user_id_fkey';
   ELSE
@@ -1324,7 +1324,7 @@ BEGIN
   FROM v1.drill_groups g
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_groups';
-  SELECT count(*) INTO n_out FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_drill_groups;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1360,7 +1360,7 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.is_liked_group) AS text) COLLATE pg_catalog."C"
-    FROM public.drill_groups AS t
+    FROM ONLY public.drill_groups AS t
     JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1387,9 +1387,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.drill_groups AS t
+  FROM ONLY public.drill_groups AS t
   JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  drill_groups: no orphans through drill_groups_user_id_fkey';
   ELSE
@@ -1425,7 +1425,7 @@ BEGIN
        LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_group_items';
-  SELECT count(*) INTO n_out FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid;
+  SELECT count(*) INTO n_out FROM ONLY public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_drill_group_items;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1462,7 +1462,7 @@ BEGIN
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ), actual AS (
     SELECT CAST((t.group_id) AS text) COLLATE pg_catalog."C", CAST((t.drill_uuid) AS text) COLLATE pg_catalog."C", CAST((t.position) AS text) COLLATE pg_catalog."C"
-    FROM public.drill_group_items AS t
+    FROM ONLY public.drill_group_items AS t
     JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1489,9 +1489,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.drill_group_items AS t
+  FROM ONLY public.drill_group_items AS t
   JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
-  WHERE t.drill_uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.drills AS _parent WHERE _parent.uuid = (t.drill_uuid));
+  WHERE t.drill_uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.drills AS _parent WHERE _parent.uuid = (t.drill_uuid));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  drill_group_items: no orphans through drill_group_items_drill_uuid_fkey';
   ELSE
@@ -1513,9 +1513,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.drill_group_items AS t
+  FROM ONLY public.drill_group_items AS t
   JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
-  WHERE t.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.drill_groups AS _parent WHERE _parent.id = (t.group_id));
+  WHERE t.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.drill_groups AS _parent WHERE _parent.id = (t.group_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  drill_group_items: no orphans through drill_group_items_group_id_fkey';
   ELSE
@@ -1551,7 +1551,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'ordered_session_drills';
-  SELECT count(*) INTO n_out FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_ordered_session_drills;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1593,7 +1593,7 @@ BEGIN
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.drill_uuid) AS text) COLLATE pg_catalog."C", CAST((t.position) AS text) COLLATE pg_catalog."C", CAST((t.sets) AS text) COLLATE pg_catalog."C", CAST((t.reps) AS text) COLLATE pg_catalog."C", CAST((t.duration) AS text) COLLATE pg_catalog."C"
-    FROM public.ordered_session_drills AS t
+    FROM ONLY public.ordered_session_drills AS t
     JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1620,9 +1620,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.ordered_session_drills AS t
+  FROM ONLY public.ordered_session_drills AS t
   JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
-  WHERE t.drill_uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.drills AS _parent WHERE _parent.uuid = (t.drill_uuid));
+  WHERE t.drill_uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.drills AS _parent WHERE _parent.uuid = (t.drill_uuid));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  ordered_session_drills: no orphans through ordered_session_drills_drill_uuid_fkey';
   ELSE
@@ -1644,9 +1644,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.ordered_session_drills AS t
+  FROM ONLY public.ordered_session_drills AS t
   JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  ordered_session_drills: no orphans through ordered_session_drills_user_id_fkey';
   ELSE
@@ -1680,7 +1680,7 @@ BEGIN
   FROM v1.users u
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'progress_history';
-  SELECT count(*) INTO n_out FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_progress_history;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1723,7 +1723,7 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.current_streak) AS text) COLLATE pg_catalog."C", CAST((t.highest_streak) AS text) COLLATE pg_catalog."C", CAST((t.total_sessions) AS text) COLLATE pg_catalog."C", CAST((t.drills_per_session) AS text) COLLATE pg_catalog."C", CAST((t.minutes_per_session) AS text) COLLATE pg_catalog."C", CAST((t.dribbling_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.passing_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.shooting_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.favorite_drill) AS text) COLLATE pg_catalog."C"
-    FROM public.progress_history AS t
+    FROM ONLY public.progress_history AS t
     JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1750,9 +1750,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.progress_history AS t
+  FROM ONLY public.progress_history AS t
   JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  progress_history: no orphans through progress_history_user_id_fkey';
   ELSE
@@ -1782,9 +1782,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.users'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1814,9 +1814,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.completed_sessions'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.completed_sessions: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1846,9 +1846,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.session_preferences'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.session_preferences: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1878,9 +1878,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.drill_groups'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.drill_groups: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1910,9 +1910,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.drill_group_items'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid);
+  SELECT count(*) INTO n_extra FROM ONLY public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.group_id, t.drill_uuid)::text AS k FROM public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid) ORDER BY t.group_id, t.drill_uuid LIMIT 5) AS x;
+  FROM (SELECT ROW(t.group_id, t.drill_uuid)::text AS k FROM ONLY public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid) ORDER BY t.group_id, t.drill_uuid LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.drill_group_items: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1942,9 +1942,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.ordered_session_drills'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.ordered_session_drills: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1974,9 +1974,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.progress_history'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.progress_history: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN

@@ -260,7 +260,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4030a2143d65cb331870e830be291f21167b8a4591e88b54dedc4a1c3f17a486';
+SET pgmig.fingerprint = 'ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1499,9 +1499,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4030a2143d65cb331870e830be291f21167b8a4591e88b54dedc4a1c3f17a486';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4030a2143d65cb331870e830be291f21167b8a4591e88b54dedc4a1c3f17a486; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1570,12 +1570,12 @@ $seals$;
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
-VALUES ('school', 'public.schools', (SELECT count(*) FROM public.schools)),
-       ('school', 'public.users', (SELECT count(*) FROM public.users)),
-       ('school', 'public.user_roles', (SELECT count(*) FROM public.user_roles)),
-       ('school', 'public.teacher_profiles', (SELECT count(*) FROM public.teacher_profiles)),
-       ('school', 'public.parent_profiles', (SELECT count(*) FROM public.parent_profiles)),
-       ('school', 'public.student_profiles', (SELECT count(*) FROM public.student_profiles))
+VALUES ('school', 'public.schools', (SELECT count(*) FROM ONLY public.schools)),
+       ('school', 'public.users', (SELECT count(*) FROM ONLY public.users)),
+       ('school', 'public.user_roles', (SELECT count(*) FROM ONLY public.user_roles)),
+       ('school', 'public.teacher_profiles', (SELECT count(*) FROM ONLY public.teacher_profiles)),
+       ('school', 'public.parent_profiles', (SELECT count(*) FROM ONLY public.parent_profiles)),
+       ('school', 'public.student_profiles', (SELECT count(*) FROM ONLY public.student_profiles))
 ON CONFLICT DO NOTHING;
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
@@ -1591,7 +1591,7 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_schools') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.schools AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.schools AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.schools', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
@@ -1607,7 +1607,7 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.users AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
@@ -1623,28 +1623,28 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.user_roles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.user_roles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.user_roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.teacher_profiles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.teacher_profiles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.teacher_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.parent_profiles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.parent_profiles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.parent_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.student_profiles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.student_profiles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.student_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
   END IF;
@@ -2180,12 +2180,12 @@ BEGIN
     SELECT DISTINCT 'school', 'admin_users', 'email', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -2440,12 +2440,12 @@ BEGIN
     SELECT DISTINCT 'school', 'teacher_users', 'email', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -2482,12 +2482,12 @@ BEGIN
     SELECT DISTINCT 'school', 'teacher_users', 'phone', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -2843,12 +2843,12 @@ BEGIN
     SELECT DISTINCT 'school', 'parent_users', 'email', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -2885,12 +2885,12 @@ BEGIN
     SELECT DISTINCT 'school', 'parent_users', 'phone', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -3243,12 +3243,12 @@ BEGIN
     SELECT DISTINCT 'school', 'student_users', 'email', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -3285,12 +3285,12 @@ BEGIN
     SELECT DISTINCT 'school', 'student_users', 'phone', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -3580,49 +3580,49 @@ SET client_min_messages = warning;
 -- step schools (model.yaml:108)
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_schools AS mapped SET row_digest = md5((t.*)::text)
-FROM public.schools AS t
+FROM ONLY public.schools AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step admin_users (model.yaml:124)
 ALTER TABLE _pgmig.map_admin_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_admin_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step admin_roles (model.yaml:139)
 ALTER TABLE _pgmig.map_admin_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_admin_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.user_roles AS t
+FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_users (model.yaml:148)
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_roles (model.yaml:168)
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.user_roles AS t
+FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_profiles (model.yaml:177): taken at its insert
 -- step parent_users (model.yaml:198)
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step parent_roles (model.yaml:217)
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.user_roles AS t
+FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step parent_profiles (model.yaml:226): taken at its insert
 -- step student_users (model.yaml:238)
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step student_roles (model.yaml:257)
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.user_roles AS t
+FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step student_profiles (model.yaml:267): taken at its insert
 RESET client_min_messages;

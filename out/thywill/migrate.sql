@@ -207,7 +207,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981';
+SET pgmig.fingerprint = 'c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1070,9 +1070,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1141,12 +1141,12 @@ $seals$;
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
-VALUES ('thywill', 'public.users', (SELECT count(*) FROM public.users)),
-       ('thywill', 'public.prayers', (SELECT count(*) FROM public.prayers)),
-       ('thywill', 'public.prayer_marks', (SELECT count(*) FROM public.prayer_marks)),
-       ('thywill', 'public.invites', (SELECT count(*) FROM public.invites)),
-       ('thywill', 'public.roles', (SELECT count(*) FROM public.roles)),
-       ('thywill', 'public.user_roles', (SELECT count(*) FROM public.user_roles))
+VALUES ('thywill', 'public.users', (SELECT count(*) FROM ONLY public.users)),
+       ('thywill', 'public.prayers', (SELECT count(*) FROM ONLY public.prayers)),
+       ('thywill', 'public.prayer_marks', (SELECT count(*) FROM ONLY public.prayer_marks)),
+       ('thywill', 'public.invites', (SELECT count(*) FROM ONLY public.invites)),
+       ('thywill', 'public.roles', (SELECT count(*) FROM ONLY public.roles)),
+       ('thywill', 'public.user_roles', (SELECT count(*) FROM ONLY public.user_roles))
 ON CONFLICT DO NOTHING;
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
@@ -1162,42 +1162,42 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_users') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.users AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('thywill', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.prayers AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.prayers AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('thywill', 'public.prayers', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.prayer_marks AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.prayer_marks AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('thywill', 'public.prayer_marks', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_invites') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.invites AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.invites AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('thywill', 'public.invites', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_roles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.roles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.roles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('thywill', 'public.roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.user_roles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.user_roles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('thywill', 'public.user_roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
   END IF;

@@ -695,9 +695,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 91e4aceb707d918d35b135a9c874415e300e18191b941b2fbe03e46a02858981; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -923,7 +923,7 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1."user" u;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_users;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -964,7 +964,7 @@ BEGIN
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.display_name) AS text) COLLATE pg_catalog."C", CAST((t.religious_preference) AS text) COLLATE pg_catalog."C", CAST((t.prayer_style) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.updated_at) AS text) COLLATE pg_catalog."C", CAST((t.is_active) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C"
-    FROM public.users AS t
+    FROM ONLY public.users AS t
     JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1004,7 +1004,7 @@ BEGIN
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayers';
-  SELECT count(*) INTO n_out FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_prayers;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1044,7 +1044,7 @@ BEGIN
     AND NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.author_id) AS text) COLLATE pg_catalog."C", CAST((t.text) AS text) COLLATE pg_catalog."C", CAST((t.generated_prayer) AS text) COLLATE pg_catalog."C", CAST((t.target_audience) AS text) COLLATE pg_catalog."C", CAST((t.is_flagged) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
-    FROM public.prayers AS t
+    FROM ONLY public.prayers AS t
     JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1071,9 +1071,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.prayers AS t
+  FROM ONLY public.prayers AS t
   JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-  WHERE t.author_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.author_id));
+  WHERE t.author_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.author_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  prayers: no orphans through prayers_author_id_fkey';
   ELSE
@@ -1110,7 +1110,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayer_marks';
-  SELECT count(*) INTO n_out FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_prayer_marks;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1151,7 +1151,7 @@ BEGIN
     AND NOT coalesce((id_prayers.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.prayer_id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.marked_at) AS text) COLLATE pg_catalog."C"
-    FROM public.prayer_marks AS t
+    FROM ONLY public.prayer_marks AS t
     JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1178,9 +1178,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.prayer_marks AS t
+  FROM ONLY public.prayer_marks AS t
   JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-  WHERE t.prayer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.prayers AS _parent WHERE _parent.id = (t.prayer_id));
+  WHERE t.prayer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.prayers AS _parent WHERE _parent.id = (t.prayer_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  prayer_marks: no orphans through prayer_marks_prayer_id_fkey';
   ELSE
@@ -1202,9 +1202,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.prayer_marks AS t
+  FROM ONLY public.prayer_marks AS t
   JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  prayer_marks: no orphans through prayer_marks_user_id_fkey';
   ELSE
@@ -1239,7 +1239,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'invites';
-  SELECT count(*) INTO n_out FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token;
+  SELECT count(*) INTO n_out FROM ONLY public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_invites;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1276,7 +1276,7 @@ BEGIN
     WHERE NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.token) AS text) COLLATE pg_catalog."C", CAST((t.created_by_user_id) AS text) COLLATE pg_catalog."C", CAST((t.used_by_user_id) AS text) COLLATE pg_catalog."C", CAST((t.used) AS text) COLLATE pg_catalog."C", CAST((t.expires_at) AS text) COLLATE pg_catalog."C"
-    FROM public.invites AS t
+    FROM ONLY public.invites AS t
     JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1303,9 +1303,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.invites AS t
+  FROM ONLY public.invites AS t
   JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-  WHERE t.created_by_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.created_by_user_id));
+  WHERE t.created_by_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.created_by_user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  invites: no orphans through invites_created_by_user_id_fkey';
   ELSE
@@ -1327,9 +1327,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.invites AS t
+  FROM ONLY public.invites AS t
   JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-  WHERE t.used_by_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.used_by_user_id));
+  WHERE t.used_by_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.used_by_user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  invites: no orphans through invites_used_by_user_id_fkey';
   ELSE
@@ -1362,7 +1362,7 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.role r;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'roles';
-  SELECT count(*) INTO n_out FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_roles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1394,7 +1394,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C"
-    FROM public.roles AS t
+    FROM ONLY public.roles AS t
     JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1433,7 +1433,7 @@ BEGIN
   FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'user_roles';
-  SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id;
+  SELECT count(*) INTO n_out FROM ONLY public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_user_roles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1467,7 +1467,7 @@ BEGIN
     WHERE NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.granted_at) AS text) COLLATE pg_catalog."C"
-    FROM public.user_roles AS t
+    FROM ONLY public.user_roles AS t
     JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1494,9 +1494,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (t.role_id));
+  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (t.role_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  user_roles: no orphans through user_roles_role_id_fkey';
   ELSE
@@ -1518,9 +1518,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  user_roles: no orphans through user_roles_user_id_fkey';
   ELSE
@@ -1550,9 +1550,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.users'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1582,9 +1582,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.prayers'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.prayers: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1614,9 +1614,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.prayer_marks'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.prayer_marks: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1646,9 +1646,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.invites'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token);
+  SELECT count(*) INTO n_extra FROM ONLY public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.token)::text AS k FROM public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token) ORDER BY t.token LIMIT 5) AS x;
+  FROM (SELECT ROW(t.token)::text AS k FROM ONLY public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token) ORDER BY t.token LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.invites: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1678,9 +1678,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.roles'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.roles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1710,9 +1710,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.user_roles'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id);
+  SELECT count(*) INTO n_extra FROM ONLY public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.user_id, t.role_id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id) ORDER BY t.user_id, t.role_id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.user_id, t.role_id)::text AS k FROM ONLY public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id) ORDER BY t.user_id, t.role_id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.user_roles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN

@@ -204,7 +204,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63';
+SET pgmig.fingerprint = '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1097,9 +1097,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1168,12 +1168,12 @@ $seals$;
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
-VALUES ('workout', 'public.workout_plans', (SELECT count(*) FROM public.workout_plans)),
-       ('workout', 'public.workout_weeks', (SELECT count(*) FROM public.workout_weeks)),
-       ('workout', 'public.workout_days', (SELECT count(*) FROM public.workout_days)),
-       ('workout', 'public.exercises', (SELECT count(*) FROM public.exercises)),
-       ('workout', 'public.workout_sessions', (SELECT count(*) FROM public.workout_sessions)),
-       ('workout', 'public.exercise_logs', (SELECT count(*) FROM public.exercise_logs))
+VALUES ('workout', 'public.workout_plans', (SELECT count(*) FROM ONLY public.workout_plans)),
+       ('workout', 'public.workout_weeks', (SELECT count(*) FROM ONLY public.workout_weeks)),
+       ('workout', 'public.workout_days', (SELECT count(*) FROM ONLY public.workout_days)),
+       ('workout', 'public.exercises', (SELECT count(*) FROM ONLY public.exercises)),
+       ('workout', 'public.workout_sessions', (SELECT count(*) FROM ONLY public.workout_sessions)),
+       ('workout', 'public.exercise_logs', (SELECT count(*) FROM ONLY public.exercise_logs))
 ON CONFLICT DO NOTHING;
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
@@ -1189,42 +1189,42 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_plans AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.workout_plans AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.workout_plans', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_weeks AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.workout_weeks AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.workout_weeks', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_days AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.workout_days AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.workout_days', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.exercises AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.exercises AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.exercises', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_sessions AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.workout_sessions AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.workout_sessions', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.exercise_logs AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.exercise_logs AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.exercise_logs', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
   END IF;
@@ -2051,12 +2051,12 @@ SET client_min_messages = warning;
 -- step workout_weeks (model.yaml:33)
 ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_workout_weeks AS mapped SET row_digest = md5((t.*)::text)
-FROM public.workout_weeks AS t
+FROM ONLY public.workout_weeks AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step workout_days (model.yaml:47)
 ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_workout_days AS mapped SET row_digest = md5((t.*)::text)
-FROM public.workout_days AS t
+FROM ONLY public.workout_days AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step exercises (model.yaml:68): taken at its insert
 -- step workout_sessions (model.yaml:99): taken at its insert

@@ -207,7 +207,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63';
+SET pgmig.fingerprint = '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -785,9 +785,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -901,12 +901,12 @@ DECLARE
 BEGIN
   -- public.exercise_logs, step exercise_logs (model.yaml:136): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
+  FROM ONLY public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
+          FROM ONLY public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -920,7 +920,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_exercise_logs AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.exercise_logs AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.exercise_logs AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -934,12 +934,12 @@ BEGIN
   END IF;
   -- public.workout_sessions, step workout_sessions (model.yaml:99): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
+  FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
+          FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -953,7 +953,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_sessions AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_sessions AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -967,12 +967,12 @@ BEGIN
   END IF;
   -- public.exercises, step exercises (model.yaml:68): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
+  FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
+          FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -986,7 +986,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_exercises AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.exercises AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.exercises AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.exercises', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1000,12 +1000,12 @@ BEGIN
   END IF;
   -- public.workout_days, step workout_days (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
+  FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
+          FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1019,7 +1019,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_days AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_days AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_days AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1033,12 +1033,12 @@ BEGIN
   END IF;
   -- public.workout_weeks, step workout_weeks (model.yaml:33): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
+  FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
+          FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1052,7 +1052,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_weeks AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_weeks AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_weeks AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1066,12 +1066,12 @@ BEGIN
   END IF;
   -- public.workout_plans, step workout_plans (model.yaml:15): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
+  FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
+          FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1085,7 +1085,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_plans AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_plans AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1099,8 +1099,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT t.id FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT t.id FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1114,8 +1114,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (session_id) → public.workout_sessions (exercise_logs_session_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.session_id) IN (SELECT t.id FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.session_id) IN (SELECT t.id FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1129,8 +1129,8 @@ BEGIN
   END IF;
   -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.exercises AS c
-  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercises AS c
+  WHERE (c.day_id) IN (SELECT t.id FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1144,8 +1144,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_days → public.exercises → public.exercise_logs).
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT c1.id FROM public.exercises AS c1 WHERE (c1.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT c1.id FROM ONLY public.exercises AS c1 WHERE (c1.day_id) IN (SELECT t.id FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c1.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
@@ -1160,8 +1160,8 @@ BEGIN
   END IF;
   -- public.workout_days (week_id) → public.workout_weeks (workout_days_week_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.workout_days AS c
-  WHERE (c.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_days AS c
+  WHERE (c.week_id) IN (SELECT t.id FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1175,8 +1175,8 @@ BEGIN
   END IF;
   -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.exercises).
   SELECT count(*) INTO n
-  FROM public.exercises AS c
-  WHERE (c.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercises AS c
+  WHERE (c.day_id) IN (SELECT c1.id FROM ONLY public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
@@ -1191,8 +1191,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs).
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT c2.id FROM public.exercises AS c2 WHERE (c2.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT c2.id FROM ONLY public.exercises AS c2 WHERE (c2.day_id) IN (SELECT c1.id FROM ONLY public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c2.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
@@ -1208,8 +1208,8 @@ BEGIN
   END IF;
   -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.workout_sessions).
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_sessions AS c
+  WHERE (c.day_id) IN (SELECT c1.id FROM ONLY public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
@@ -1224,8 +1224,8 @@ BEGIN
   END IF;
   -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_sessions AS c
+  WHERE (c.day_id) IN (SELECT t.id FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1239,8 +1239,8 @@ BEGIN
   END IF;
   -- public.workout_sessions (plan_id) → public.workout_plans (workout_sessions_plan_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_sessions AS c
+  WHERE (c.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1254,8 +1254,8 @@ BEGIN
   END IF;
   -- public.workout_weeks (plan_id) → public.workout_plans (workout_weeks_plan_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.workout_weeks AS c
-  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_weeks AS c
+  WHERE (c.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1269,8 +1269,8 @@ BEGIN
   END IF;
   -- public.workout_days (week_id) → public.workout_weeks (workout_days_week_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days).
   SELECT count(*) INTO n
-  FROM public.workout_days AS c
-  WHERE (c.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_days AS c
+  WHERE (c.week_id) IN (SELECT c1.id FROM ONLY public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
@@ -1285,8 +1285,8 @@ BEGIN
   END IF;
   -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises).
   SELECT count(*) INTO n
-  FROM public.exercises AS c
-  WHERE (c.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercises AS c
+  WHERE (c.day_id) IN (SELECT c2.id FROM ONLY public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM ONLY public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
@@ -1302,8 +1302,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs).
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT c3.id FROM public.exercises AS c3 WHERE (c3.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT c3.id FROM ONLY public.exercises AS c3 WHERE (c3.day_id) IN (SELECT c2.id FROM ONLY public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM ONLY public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c3.id = mapped.id))
@@ -1320,8 +1320,8 @@ BEGIN
   END IF;
   -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.workout_sessions).
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_sessions AS c
+  WHERE (c.day_id) IN (SELECT c2.id FROM ONLY public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM ONLY public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
@@ -1359,7 +1359,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
-    DELETE FROM public.exercise_logs AS t
+    DELETE FROM ONLY public.exercise_logs AS t
     USING _pgmig.map_exercise_logs AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1392,7 +1392,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
-    DELETE FROM public.workout_sessions AS t
+    DELETE FROM ONLY public.workout_sessions AS t
     USING _pgmig.map_workout_sessions AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1425,7 +1425,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
-    DELETE FROM public.exercises AS t
+    DELETE FROM ONLY public.exercises AS t
     USING _pgmig.map_exercises AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1458,7 +1458,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
-    DELETE FROM public.workout_days AS t
+    DELETE FROM ONLY public.workout_days AS t
     USING _pgmig.map_workout_days AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1491,7 +1491,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
-    DELETE FROM public.workout_weeks AS t
+    DELETE FROM ONLY public.workout_weeks AS t
     USING _pgmig.map_workout_weeks AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1524,7 +1524,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
-    DELETE FROM public.workout_plans AS t
+    DELETE FROM ONLY public.workout_plans AS t
     USING _pgmig.map_workout_plans AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;

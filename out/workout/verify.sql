@@ -692,9 +692,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile cb05416f11b9f7f7f92575fbd6f1f7540998c197e2574f40d2918da70bddae63; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -863,7 +863,7 @@ BEGIN
            v1.workout_plans
        ) AS p;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_plans';
-  SELECT count(*) INTO n_out FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_plans;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -912,7 +912,7 @@ BEGIN
     WHERE NOT coalesce((p.user_id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.description) AS text) COLLATE pg_catalog."C", CAST((t.goal) AS text) COLLATE pg_catalog."C", CAST((t.total_weeks) AS text) COLLATE pg_catalog."C", CAST((t.current_week) AS text) COLLATE pg_catalog."C", CAST((t.status) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.updated_at) AS text) COLLATE pg_catalog."C"
-    FROM public.workout_plans AS t
+    FROM ONLY public.workout_plans AS t
     JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -952,7 +952,7 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_weeks';
-  SELECT count(*) INTO n_out FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_weeks;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -991,7 +991,7 @@ BEGIN
     WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.plan_id) AS text) COLLATE pg_catalog."C", CAST((t.week_number) AS text) COLLATE pg_catalog."C", CAST((t.start_date) AS text) COLLATE pg_catalog."C", CAST((t.end_date) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C"
-    FROM public.workout_weeks AS t
+    FROM ONLY public.workout_weeks AS t
     JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1018,9 +1018,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_weeks AS t
+  FROM ONLY public.workout_weeks AS t
   JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
-  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
+  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  workout_weeks: no orphans through workout_weeks_plan_id_fkey';
   ELSE
@@ -1065,7 +1065,7 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_days';
-  SELECT count(*) INTO n_out FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_days;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1114,7 +1114,7 @@ BEGIN
     WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.week_id) AS text) COLLATE pg_catalog."C", CAST((t.day_label) AS text) COLLATE pg_catalog."C", CAST((t.muscle_groups) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C", CAST((t.estimated_duration) AS text) COLLATE pg_catalog."C"
-    FROM public.workout_days AS t
+    FROM ONLY public.workout_days AS t
     JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1141,9 +1141,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_days AS t
+  FROM ONLY public.workout_days AS t
   JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
-  WHERE t.week_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_weeks AS _parent WHERE _parent.id = (t.week_id));
+  WHERE t.week_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_weeks AS _parent WHERE _parent.id = (t.week_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  workout_days: no orphans through workout_days_week_id_fkey';
   ELSE
@@ -1179,7 +1179,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercises';
-  SELECT count(*) INTO n_out FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_exercises;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1229,7 +1229,7 @@ BEGIN
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.day_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.muscle_group) AS text) COLLATE pg_catalog."C", CAST((t.sets) AS text) COLLATE pg_catalog."C", CAST((t.target_reps_min) AS text) COLLATE pg_catalog."C", CAST((t.target_reps_max) AS text) COLLATE pg_catalog."C", CAST((t.target_weight) AS text) COLLATE pg_catalog."C", CAST((t.rest_seconds) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C", CAST((t.order_index) AS text) COLLATE pg_catalog."C", CAST((t.target_rpe_min) AS text) COLLATE pg_catalog."C", CAST((t.target_rpe_max) AS text) COLLATE pg_catalog."C", CAST((t.tempo) AS text) COLLATE pg_catalog."C", CAST((t.video_url) AS text) COLLATE pg_catalog."C"
-    FROM public.exercises AS t
+    FROM ONLY public.exercises AS t
     JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1256,9 +1256,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.exercises AS t
+  FROM ONLY public.exercises AS t
   JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
-  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (t.day_id));
+  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_days AS _parent WHERE _parent.id = (t.day_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  exercises: no orphans through exercises_day_id_fkey';
   ELSE
@@ -1294,7 +1294,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_sessions';
-  SELECT count(*) INTO n_out FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_sessions;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1335,7 +1335,7 @@ BEGIN
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.plan_id) AS text) COLLATE pg_catalog."C", CAST((t.day_id) AS text) COLLATE pg_catalog."C", CAST((t.started_at) AS text) COLLATE pg_catalog."C", CAST((t.completed_at) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C"
-    FROM public.workout_sessions AS t
+    FROM ONLY public.workout_sessions AS t
     JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1362,9 +1362,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_sessions AS t
+  FROM ONLY public.workout_sessions AS t
   JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (t.day_id));
+  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_days AS _parent WHERE _parent.id = (t.day_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  workout_sessions: no orphans through workout_sessions_day_id_fkey';
   ELSE
@@ -1386,9 +1386,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_sessions AS t
+  FROM ONLY public.workout_sessions AS t
   JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
+  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  workout_sessions: no orphans through workout_sessions_plan_id_fkey';
   ELSE
@@ -1410,7 +1410,7 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_sessions AS t
+  FROM ONLY public.workout_sessions AS t
   JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   WHERE t.status IS NULL;
   IF n_orphans = 0 THEN
@@ -1447,7 +1447,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercise_logs';
-  SELECT count(*) INTO n_out FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_exercise_logs;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1488,7 +1488,7 @@ BEGIN
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.session_id) AS text) COLLATE pg_catalog."C", CAST((t.exercise_id) AS text) COLLATE pg_catalog."C", CAST((t.set_number) AS text) COLLATE pg_catalog."C", CAST((t.reps) AS text) COLLATE pg_catalog."C", CAST((t.weight) AS text) COLLATE pg_catalog."C", CAST((t.completed_at) AS text) COLLATE pg_catalog."C", CAST((t.rpe) AS text) COLLATE pg_catalog."C", CAST((t.is_warmup) AS text) COLLATE pg_catalog."C"
-    FROM public.exercise_logs AS t
+    FROM ONLY public.exercise_logs AS t
     JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1515,9 +1515,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.exercise_logs AS t
+  FROM ONLY public.exercise_logs AS t
   JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-  WHERE t.exercise_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.exercises AS _parent WHERE _parent.id = (t.exercise_id));
+  WHERE t.exercise_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.exercises AS _parent WHERE _parent.id = (t.exercise_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  exercise_logs: no orphans through exercise_logs_exercise_id_fkey';
   ELSE
@@ -1539,9 +1539,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.exercise_logs AS t
+  FROM ONLY public.exercise_logs AS t
   JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-  WHERE t.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS _parent WHERE _parent.id = (t.session_id));
+  WHERE t.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_sessions AS _parent WHERE _parent.id = (t.session_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  exercise_logs: no orphans through exercise_logs_session_id_fkey';
   ELSE
@@ -1571,9 +1571,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.workout_plans'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_plans: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1603,9 +1603,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.workout_weeks'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_weeks: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1635,9 +1635,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.workout_days'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_days: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1667,9 +1667,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.exercises'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.exercises: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1699,9 +1699,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.workout_sessions'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_sessions: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1731,9 +1731,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.exercise_logs'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.exercise_logs: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
