@@ -492,7 +492,12 @@ mod tests {
         let s = statements(sql);
         assert_eq!(s.len(), 4);
         assert!(s.iter().all(|s| s.ast.is_some()), "{s:?}");
-        assert!(s[0].ast.as_ref().unwrap().to_string().contains("FROM public.t"));
+        assert!(s[0]
+            .ast
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("FROM public.t"));
     }
 
     #[test]

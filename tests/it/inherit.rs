@@ -68,8 +68,14 @@ fn rollback_and_verify_leave_the_rows_of_a_targets_inheritance_children_alone() 
 
     // The application snapshots member 2: a row of a child with a migrated row's key.
     db.execute("INSERT INTO public.member_snapshots (id, email) SELECT id, email FROM ONLY public.members WHERE id = 2");
-    let verified = must_pass(run(&db, dir.path(), "verify.sql"), "verify after the snapshot");
-    assert!(verified.contains("verify: every check passed"), "{verified}");
+    let verified = must_pass(
+        run(&db, dir.path(), "verify.sql"),
+        "verify after the snapshot",
+    );
+    assert!(
+        verified.contains("verify: every check passed"),
+        "{verified}"
+    );
 
     let undone = must_pass(run(&db, dir.path(), "rollback.sql"), "rollback");
     assert!(
