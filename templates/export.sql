@@ -19,7 +19,7 @@ BEGIN ISOLATION LEVEL REPEATABLE READ{% if plan.server.is_none() %} READ ONLY{% 
 {%- include "reader_guards.sql" %}
 {%- for e in steps %}
 {%- let s = e.step %}
-COPY (SELECT t.* FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %} ORDER BY {% call keys::of("t", s.keys.key) %}{% endcall %})
+COPY (SELECT t.* FROM {{ s.target|only }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %} ORDER BY {% call keys::of("t", s.keys.key) %}{% endcall %})
   TO STDOUT WITH (FORMAT csv, HEADER) \g '{{ e.file }}'
 {%- endfor %}
 {%- import "v1_table.sql" as v1 %}

@@ -160,12 +160,12 @@ BEGIN
   -- under them, copied to _pgmig (rollback restores them) and deleted.
 {%- for t in x.tables %}
   INSERT INTO {{ t.backup }}
-  SELECT t.* FROM {{ t.table }} AS t
+  SELECT t.* FROM {{ t.table|only }} AS t
   WHERE ({% call replace::rows(s, x, t, "entities") %}{% endcall %})
     AND NOT EXISTS (SELECT 1 FROM {{ t.backup }} AS b WHERE {% call replace::backed_up(t) %}{% endcall %});
 {%- endfor %}
 {%- for t in x.tables_reversed %}
-  DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {% call replace::backed_up(t) %}{% endcall %};
+  DELETE FROM {{ t.table|only }} AS t USING {{ t.backup }} AS b WHERE {% call replace::backed_up(t) %}{% endcall %};
 {%- endfor %}
 {%- endif %}
   INSERT INTO {{ s.target }} ({% call keys::names(s.insert_columns) %}{% endcall %}){% if s.overriding %} OVERRIDING SYSTEM VALUE{% endif %}

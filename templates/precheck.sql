@@ -180,7 +180,7 @@ ANALYZE {{ s.keys.map_table }};
 -- migrate would (precheck deletes nothing; its transaction is rolled back).
 {%- for t in x.tables %}
 CREATE TABLE {{ t.backup }} AS
-SELECT t.* FROM {{ t.table }} AS t
+SELECT t.* FROM {{ t.table|only }} AS t
 WHERE {% call replace::rows(s, x, t, "") %}{% endcall %};
 {%- endfor %}
 DO {% filter dollar("check") %}

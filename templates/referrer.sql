@@ -7,13 +7,13 @@
     deletes are nested from the last hop in: the hops' rows of others under the deleted rows
     of the hop before, the innermost being the migrated rows of the chain's first table. -#}
 {%- macro others(r) -%}
-FROM {{ r.table }} AS c
+FROM {{ r.table|only }} AS c
   WHERE ({% call keys::of("c", r.columns) %}{% endcall %}) IN (
 {%- for h in r.hops.iter().rev() -%}
-SELECT {% call keys::of(h.alias, h.referenced) %}{% endcall %} FROM {{ h.table }} AS {{ h.alias }} WHERE ({% call keys::of(h.alias, h.columns) %}{% endcall %}) IN (
+SELECT {% call keys::of(h.alias, h.referenced) %}{% endcall %} FROM {{ h.table|only }} AS {{ h.alias }} WHERE ({% call keys::of(h.alias, h.columns) %}{% endcall %}) IN (
 {%- endfor -%}
 {%- for m in r.root_maps %}{% if !loop.first %}
-      UNION ALL {% endif %}SELECT {% call keys::of("t", r.root_columns) %}{% endcall %} FROM {{ r.root }} AS t JOIN {{ m.map_table }} AS mapped ON {% call made_here("t", m.key) %}{% endcall %} WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL {% endif %}SELECT {% call keys::of("t", r.root_columns) %}{% endcall %} FROM {{ r.root|only }} AS t JOIN {{ m.map_table }} AS mapped ON {% call made_here("t", m.key) %}{% endcall %} WHERE mapped.pgmig_wave >= undo_from
 {%- endfor -%}
 {%- for h in r.hops -%}
 ){% call not_migrated(h.alias, h.maps, " ") %}{% endcall %}

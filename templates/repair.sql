@@ -23,12 +23,12 @@
     SELECT DISTINCT {{ plan.model|lit }}, {{ s.name|lit }}, {{ r.column|lit }}, md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {% call repairs::taken(r) %}{% endcall %})
+      AND EXISTS (SELECT 1 FROM {{ s.target|only }} AS t WHERE {% call repairs::taken(r) %}{% endcall %})
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = {% call repairs::next_value(r) %}{% endcall %}
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {% call repairs::taken(r) %}{% endcall %})
+      AND (EXISTS (SELECT 1 FROM {{ s.target|only }} AS t WHERE {% call repairs::taken(r) %}{% endcall %})
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));

@@ -20,7 +20,7 @@
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = {% call repairs::next_value(r) %}{% endcall %}
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {% call repairs::taken(r) %}{% endcall %})
+      AND (EXISTS (SELECT 1 FROM {{ s.target|only }} AS t WHERE {% call repairs::taken(r) %}{% endcall %})
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
                       WHERE p.table_name = {{ s.target|lit }} AND p.column_name = {{ r.column|lit }} AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o

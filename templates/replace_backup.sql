@@ -10,7 +10,7 @@
     SELECT t.*, this_wave AS pgmig_wave FROM {{ t.table }} AS t WHERE false;
   END IF;
   INSERT INTO {{ t.backup }}
-  SELECT t.*, this_wave FROM {{ t.table }} AS t
+  SELECT t.*, this_wave FROM {{ t.table|only }} AS t
   WHERE {% call replace::rows(s, x, t, "wave") %}{% endcall %};
 {%- endfor %}
   SELECT count(*) INTO n_overwriting
@@ -19,6 +19,6 @@
     AND {{ s.keys.unmigrated }}
     AND {% call replace::overwriting(x) %}{% endcall %};
 {%- for t in x.tables_reversed %}
-  DELETE FROM {{ t.table }} AS t USING {{ t.backup }} AS b WHERE {% call replace::backed_up(t) %}{% endcall %} AND b.pgmig_wave = this_wave;
+  DELETE FROM {{ t.table|only }} AS t USING {{ t.backup }} AS b WHERE {% call replace::backed_up(t) %}{% endcall %} AND b.pgmig_wave = this_wave;
 {%- endfor %}
 {%- endif %}

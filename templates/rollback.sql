@@ -195,7 +195,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass({{ s.keys.map_table|lit }}) IS NOT NULL THEN
-    DELETE FROM {{ s.target }} AS t
+    DELETE FROM {{ s.target|only }} AS t
     USING {{ s.keys.map_table }} AS mapped
     WHERE {% call keys::made_here(s.keys.key) %}{% endcall %} AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -288,7 +288,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM {{ r.table }} AS t
+        FROM {{ r.table|only }} AS t
         JOIN _pgmig.reference AS r ON {% call refs::inserted_here(r) %}{% endcall %}
         WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }}
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -304,7 +304,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM {{ r.table }} AS t
+  DELETE FROM {{ r.table|only }} AS t
   USING _pgmig.reference AS r
   WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }}
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -314,7 +314,7 @@ BEGIN
 {%- endfor %};
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM {{ r.table }} AS t
+  FROM {{ r.table|only }} AS t
   JOIN _pgmig.reference AS r ON {% call refs::inserted_here(r) %}{% endcall %}
   WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }};
 {%- let sequences = r.sequences.as_slice() %}
@@ -322,7 +322,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }}
-    AND NOT EXISTS (SELECT 1 FROM {{ r.table }} AS t WHERE {% call refs::inserted_here(r) %}{% endcall %});
+    AND NOT EXISTS (SELECT 1 FROM {{ r.table|only }} AS t WHERE {% call refs::inserted_here(r) %}{% endcall %});
   RAISE NOTICE 'undo reference {{ r.table|notice }}: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 {% endfilter %};

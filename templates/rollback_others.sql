@@ -33,7 +33,7 @@ BEGIN
 {%- if s.keys.declared_key_line > 0 %}
   -- key: ({% filter comment %}{% call keys::names(s.keys.key) %}{% endcall %}{% endfilter %}) ({{ plan.model_file|comment }}:{{ s.keys.declared_key_line }}) is not enforced by V2: a row
   -- written since with a migrated row's key can't be told apart from it (nor its digest compared).
-  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
+  IF (SELECT count(*) FROM {{ s.target|only }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
       WHERE mapped.pgmig_wave >= undo_from)
      > (SELECT count(*) FROM {{ s.keys.map_table }} AS mapped WHERE mapped.pgmig_wave >= undo_from) THEN
     RAISE EXCEPTION 'undo {{ s.name|notice }} ({{ plan.model_file|notice }}:{{ s.keys.declared_key_line }}): rows written since the migration share the declared key ({% filter notice %}{% call keys::names(s.keys.key) %}{% endcall %}{% endfilter %}) of rows it made; nothing was rolled back'
@@ -42,12 +42,12 @@ BEGIN
 {%- endif %}
   -- {{ s.target|comment }}, step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
+  FROM {{ s.target|only }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT {% call keys::target_key_json(s.keys.key) %}{% endcall %}::text AS key
-          FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
+          FROM {{ s.target|only }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -61,7 +61,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM {{ s.keys.map_table }} AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM {{ s.target }} AS t WHERE {% call keys::made_here(s.keys.key) %}{% endcall %});
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM {{ s.target|only }} AS t WHERE {% call keys::made_here(s.keys.key) %}{% endcall %});
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        {{ s.target|lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,

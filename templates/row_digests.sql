@@ -10,7 +10,7 @@ SET client_min_messages = warning;
 -- step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}){% if s.digest_at_insert %}: taken at its insert{% else %}
 ALTER TABLE {{ s.keys.map_table }} ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE {{ s.keys.map_table }} AS mapped SET row_digest = md5((t.*)::text)
-FROM {{ s.target }} AS t
+FROM {{ s.target|only }} AS t
 WHERE {% call keys::made_here(s.keys.key) %}{% endcall %} AND mapped.row_digest IS NULL;
 {%- endif %}
 {%- endfor %}

@@ -20,17 +20,17 @@
 length(({{ expr }})::text) > {{ length }}
 {%- endmacro -%}
 
-{#- The row's key values are a V2 row's already. -#}
+{#- The row's key values are a V2 row's already (of the table proper, as its key sees it). -#}
 {%- macro already_in_v2(table, key) -%}
-EXISTS (SELECT 1 FROM {{ table }} AS _existing WHERE {% call equal_all("_existing", key.columns, key.exprs) %}{% endcall %})
+EXISTS (SELECT 1 FROM {{ table|only }} AS _existing WHERE {% call equal_all("_existing", key.columns, key.exprs) %}{% endcall %})
 {%- endmacro -%}
 
 {#- The row names a parent (no NULL in the key) that neither V2 nor a step filling the parent
-    table (its id map) has. -#}
-{%- macro no_parent(fk) -%}
+    table (its id map) has. `parent`: the parent table, whose rows proper the key sees. -#}
+{%- macro no_parent(fk, parent) -%}
 {%- for e in fk.exprs.iter() %}({{ e }}) IS NOT NULL
         AND {% endfor -%}
-NOT EXISTS (SELECT 1 FROM {{ fk.parent }} AS _parent WHERE {% call equal_all("_parent", fk.parent_columns, fk.exprs) %}{% endcall %})
+NOT EXISTS (SELECT 1 FROM {{ parent|only }} AS _parent WHERE {% call equal_all("_parent", fk.parent_columns, fk.exprs) %}{% endcall %})
 {%- for map in fk.parent_maps.iter() %}
         AND NOT EXISTS (SELECT 1 FROM {{ map }} AS _parent_map WHERE {% call equal_all("_parent_map", fk.parent_columns, fk.exprs) %}{% endcall %})
 {%- endfor -%}

@@ -152,7 +152,7 @@ BEGIN
 
   -- key: ({% filter comment %}{% call keys::names(s.keys.key) %}{% endcall %}{% endfilter %}) ({{ plan.model_file|comment }}:{{ s.keys.declared_key_line }}) is not enforced by V2: no other row
   -- may share a migrated row's key, or verify and rollback could not tell them apart.
-  IF (SELECT count(*) FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
+  IF (SELECT count(*) FROM {{ s.target|only }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
       WHERE mapped.pgmig_wave = this_wave) <> n_out THEN
     RAISE EXCEPTION 'rows already in {{ s.target|notice }} share the declared key ({% filter notice %}{% call keys::names(s.keys.key) %}{% endcall %}{% endfilter %}) of migrated rows'
       USING HINT = 'run precheck.sql: it lists them; declare a key that tells the rows apart';

@@ -24,10 +24,11 @@ count(*) FILTER (WHERE NOT {{ s.keys.migrated }})
 {%- for c in columns.iter() %}{% if !loop.first %}, {% endif %}CAST((t.{{ c|ident }}) AS text) COLLATE pg_catalog."C"{% endfor -%}
 {%- endmacro -%}
 
-{#- The migrated row `t` names a parent (no NULL in the key) V2 does not have. -#}
-{%- macro orphan(fk) -%}
+{#- The migrated row `t` names a parent (no NULL in the key) V2 does not have: not among the
+    rows proper of `parent`, the ones the foreign key sees. -#}
+{%- macro orphan(fk, parent) -%}
 {%- for c in fk.columns.iter() %}t.{{ c }} IS NOT NULL AND {% endfor -%}
-NOT EXISTS (SELECT 1 FROM {{ fk.parent }} AS _parent WHERE {% for (p, c) in fk.parent_columns.iter().zip(fk.columns.iter()) %}{% if !loop.first %} AND {% endif %}_parent.{{ p }} = (t.{{ c }}){% endfor %})
+NOT EXISTS (SELECT 1 FROM {{ parent|only }} AS _parent WHERE {% for (p, c) in fk.parent_columns.iter().zip(fk.columns.iter()) %}{% if !loop.first %} AND {% endif %}_parent.{{ p }} = (t.{{ c }}){% endfor %})
 {%- endmacro -%}
 
 {%- macro unset(column) -%}
@@ -42,7 +43,7 @@ CAST(t.{{ column|ident }} AS timestamptz) < (SELECT min(b.counted_at) FROM _pgmi
 
 {#- Another row of `table` has the migrated row's fresh value. -#}
 {%- macro taken_twice(table, column) -%}
-EXISTS (SELECT 1 FROM {{ table }} AS other WHERE other.{{ column|ident }} = t.{{ column|ident }} AND other.ctid <> t.ctid)
+EXISTS (SELECT 1 FROM {{ table|only }} AS other WHERE other.{{ column|ident }} = t.{{ column|ident }} AND other.ctid <> t.ctid)
 {%- endmacro -%}
 
 {#- The fresh value's text has not the form its function gives. -#}

@@ -3,7 +3,7 @@
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
-VALUES {% for t in plan.target_checks %}({{ plan.model|lit }}, {{ t.table|lit }}, (SELECT count(*) FROM {{ t.table }})){% if !loop.last %},
+VALUES {% for t in plan.target_checks %}({{ plan.model|lit }}, {{ t.table|lit }}, (SELECT count(*) FROM {{ t.table|only }})){% if !loop.last %},
        {% endif %}{% endfor %}
 ON CONFLICT DO NOTHING;
 {%- if plan.mode == MigrateMode::Transaction %}
@@ -24,7 +24,7 @@ BEGIN
       unmapped := unmapped || {% filter lit %} AND {% call rows::not_in_map(m) %}{% endcall %}{% endfilter %};
     END IF;
 {%- endfor %}
-    EXECUTE {% filter lit %}SELECT count(*) FROM {{ t.table }} AS t WHERE true{% endfilter %} || unmapped INTO n_others;
+    EXECUTE {% filter lit %}SELECT count(*) FROM {{ t.table|only }} AS t WHERE true{% endfilter %} || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ({{ plan.model|lit }}, {{ t.table|lit }}, pg_catalog.current_setting('pgmig.wave')::integer, n_others);
 {%- endfor %}

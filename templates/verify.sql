@@ -138,7 +138,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }} AND {% call refs::inserted_here(r) %}{% endcall %}) AS _pgmig_inserted
-    FROM {{ r.table }} AS t
+    FROM {{ r.table|only }} AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE {% call refs::present(r) %}{% endcall %})),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE {% call refs::present(r) %}{% endcall %} AND t._pgmig_inserted AND NOT ({% call refs::same_values(r) %}{% endcall %}))),
@@ -186,7 +186,7 @@ BEGIN
   INTO n_in, n_filtered
   {{ s.from }};
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = {{ plan.model|lit }} AND step = {{ s.name|lit }};
-  SELECT count(*) INTO n_out FROM {{ s.target }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %};
+  SELECT count(*) INTO n_out FROM {{ s.target|only }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %};
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM {{ s.keys.map_table }};
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -256,7 +256,7 @@ BEGIN
     WHERE {{ s.verify.survivors }}
   ), actual AS (
     SELECT {% call verify::actual(s.verify.actual) %}{% endcall %}
-    FROM {{ s.target }} AS t
+    FROM {{ s.target|only }} AS t
     JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -302,7 +302,7 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM {{ s.target }} AS t
+  FROM {{ s.target|only }} AS t
   JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
   WHERE {{ o.test }};
   IF n_orphans = 0 THEN
@@ -346,9 +346,9 @@ BEGIN
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
 {%- if t.maybe_maps.is_empty() %}
-  SELECT count(*) INTO n_extra FROM {{ t.table }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %};
+  SELECT count(*) INTO n_extra FROM {{ t.table|only }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %};
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT {% call rows::sample_key(t) %}{% endcall %} AS k FROM {{ t.table }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %} ORDER BY {% call rows::key_order(t) %}{% endcall %} LIMIT 5) AS x;
+  FROM (SELECT {% call rows::sample_key(t) %}{% endcall %} AS k FROM {{ t.table|only }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %} ORDER BY {% call rows::key_order(t) %}{% endcall %} LIMIT 5) AS x;
 {%- else %}
   -- Other parts of the model fill the table too: the rows their id maps hold (the maps
   -- that exist: the parts migrated) are migrated rows, not rows beyond them.
@@ -357,8 +357,8 @@ BEGIN
     other_maps := other_maps || {% filter lit %} AND {% call rows::not_in_map(m) %}{% endcall %}{% endfilter %};
   END IF;
 {%- endfor %}
-  EXECUTE {% filter lit %}SELECT count(*) FROM {{ t.table }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %}{% endfilter %} || other_maps INTO n_extra;
-  EXECUTE {% filter lit %}SELECT string_agg(x.k, ', ') FROM (SELECT {% call rows::sample_key(t) %}{% endcall %} AS k FROM {{ t.table }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %}{% endfilter %} || other_maps || {% filter lit %} ORDER BY {% call rows::key_order(t) %}{% endcall %} LIMIT 5) AS x{% endfilter %} INTO samples;
+  EXECUTE {% filter lit %}SELECT count(*) FROM {{ t.table|only }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %}{% endfilter %} || other_maps INTO n_extra;
+  EXECUTE {% filter lit %}SELECT string_agg(x.k, ', ') FROM (SELECT {% call rows::sample_key(t) %}{% endcall %} AS k FROM {{ t.table|only }} AS t WHERE {% call rows::unmapped(t) %}{% endcall %}{% endfilter %} || other_maps || {% filter lit %} ORDER BY {% call rows::key_order(t) %}{% endcall %} LIMIT 5) AS x{% endfilter %} INTO samples;
 {%- endif %}
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  {{ t.table|notice }}: no rows beyond the migrated ones';

@@ -694,19 +694,19 @@ BEGIN
   END IF;
 END
 $guard$;
-COPY (SELECT t.* FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'users.v2.csv'
-COPY (SELECT t.* FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'completed_sessions.v2.csv'
-COPY (SELECT t.* FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'session_preferences.v2.csv'
-COPY (SELECT t.* FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'drill_groups.v2.csv'
-COPY (SELECT t.* FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid ORDER BY t.group_id, t.drill_uuid)
+COPY (SELECT t.* FROM ONLY public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid ORDER BY t.group_id, t.drill_uuid)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'drill_group_items.v2.csv'
-COPY (SELECT t.* FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'ordered_session_drills.v2.csv'
-COPY (SELECT t.* FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'progress_history.v2.csv'
 COPY (SELECT t.* FROM v1.completed_sessions AS t ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.completed_sessions.csv'

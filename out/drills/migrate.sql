@@ -209,7 +209,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6b32cdbe58a5074778e9dd46f676587298d76c4eb608995b2d5ad717284ebb1f';
+SET pgmig.fingerprint = '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -638,20 +638,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -663,26 +662,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -703,7 +694,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -712,7 +705,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -720,13 +713,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -916,12 +906,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -974,19 +959,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -995,9 +967,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -1121,9 +1090,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6b32cdbe58a5074778e9dd46f676587298d76c4eb608995b2d5ad717284ebb1f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6b32cdbe58a5074778e9dd46f676587298d76c4eb608995b2d5ad717284ebb1f; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4; nothing was changed', 'drills', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1192,13 +1161,13 @@ $seals$;
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
-VALUES ('drills', 'public.users', (SELECT count(*) FROM public.users)),
-       ('drills', 'public.completed_sessions', (SELECT count(*) FROM public.completed_sessions)),
-       ('drills', 'public.session_preferences', (SELECT count(*) FROM public.session_preferences)),
-       ('drills', 'public.drill_groups', (SELECT count(*) FROM public.drill_groups)),
-       ('drills', 'public.drill_group_items', (SELECT count(*) FROM public.drill_group_items)),
-       ('drills', 'public.ordered_session_drills', (SELECT count(*) FROM public.ordered_session_drills)),
-       ('drills', 'public.progress_history', (SELECT count(*) FROM public.progress_history))
+VALUES ('drills', 'public.users', (SELECT count(*) FROM ONLY public.users)),
+       ('drills', 'public.completed_sessions', (SELECT count(*) FROM ONLY public.completed_sessions)),
+       ('drills', 'public.session_preferences', (SELECT count(*) FROM ONLY public.session_preferences)),
+       ('drills', 'public.drill_groups', (SELECT count(*) FROM ONLY public.drill_groups)),
+       ('drills', 'public.drill_group_items', (SELECT count(*) FROM ONLY public.drill_group_items)),
+       ('drills', 'public.ordered_session_drills', (SELECT count(*) FROM ONLY public.ordered_session_drills)),
+       ('drills', 'public.progress_history', (SELECT count(*) FROM ONLY public.progress_history))
 ON CONFLICT DO NOTHING;
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
@@ -1214,49 +1183,49 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_users') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.users AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.completed_sessions AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.completed_sessions AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.completed_sessions', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.session_preferences AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.session_preferences AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.session_preferences', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.drill_groups AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.drill_groups AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.drill_groups', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.drill_group_items AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.drill_group_items AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.drill_group_items', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.ordered_session_drills AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.ordered_session_drills AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.ordered_session_drills', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.progress_history AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.progress_history AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('drills', 'public.progress_history', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
   END IF;
@@ -1334,7 +1303,7 @@ BEGIN
     SELECT t.*, this_wave AS pgmig_wave FROM public.users AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_users
-  SELECT t.*, this_wave FROM public.users AS t
+  SELECT t.*, this_wave FROM ONLY public.users AS t
   WHERE (lower(btrim(t.email))) IN (SELECT lower(btrim(u.email))
                   FROM v1.users u
                    JOIN _pgmig.map_users AS key_map ON key_map.source_id = u.id
@@ -1345,49 +1314,49 @@ BEGIN
     SELECT t.*, this_wave AS pgmig_wave FROM public.completed_sessions AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_completed_sessions
-  SELECT t.*, this_wave FROM public.completed_sessions AS t
+  SELECT t.*, this_wave FROM ONLY public.completed_sessions AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_drill_groups') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_drill_groups AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.drill_groups AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_drill_groups
-  SELECT t.*, this_wave FROM public.drill_groups AS t
+  SELECT t.*, this_wave FROM ONLY public.drill_groups AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_drill_group_items') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_drill_group_items AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.drill_group_items AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_drill_group_items
-  SELECT t.*, this_wave FROM public.drill_group_items AS t
+  SELECT t.*, this_wave FROM ONLY public.drill_group_items AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_groups AS p WHERE t.group_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_drill_group_item_notes') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_drill_group_item_notes AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.drill_group_item_notes AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_drill_group_item_notes
-  SELECT t.*, this_wave FROM public.drill_group_item_notes AS t
+  SELECT t.*, this_wave FROM ONLY public.drill_group_item_notes AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_drill_group_items AS p WHERE t.group_id = p.group_id AND t.drill_uuid = p.drill_uuid AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_ordered_session_drills') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_ordered_session_drills AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.ordered_session_drills AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_ordered_session_drills
-  SELECT t.*, this_wave FROM public.ordered_session_drills AS t
+  SELECT t.*, this_wave FROM ONLY public.ordered_session_drills AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_progress_history') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_progress_history AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.progress_history AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_progress_history
-  SELECT t.*, this_wave FROM public.progress_history AS t
+  SELECT t.*, this_wave FROM ONLY public.progress_history AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   IF to_regclass('_pgmig.replaced_users_session_preferences') IS NULL THEN
     CREATE TABLE _pgmig.replaced_users_session_preferences AS
     SELECT t.*, this_wave AS pgmig_wave FROM public.session_preferences AS t WHERE false;
   END IF;
   INSERT INTO _pgmig.replaced_users_session_preferences
-  SELECT t.*, this_wave FROM public.session_preferences AS t
+  SELECT t.*, this_wave FROM ONLY public.session_preferences AS t
   WHERE EXISTS (SELECT 1 FROM _pgmig.replaced_users_users AS p WHERE t.user_id = p.id AND p.pgmig_wave = this_wave);
   SELECT count(*) INTO n_overwriting
   FROM v1.users u
@@ -1395,14 +1364,14 @@ BEGIN
   WHERE true
     AND key_map.pgmig_wave = this_wave
     AND (lower(btrim(u.email))) IN (SELECT lower(btrim(b.email)) FROM _pgmig.replaced_users_users AS b);
-  DELETE FROM public.session_preferences AS t USING _pgmig.replaced_users_session_preferences AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.progress_history AS t USING _pgmig.replaced_users_progress_history AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.ordered_session_drills AS t USING _pgmig.replaced_users_ordered_session_drills AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.drill_group_item_notes AS t USING _pgmig.replaced_users_drill_group_item_notes AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.drill_group_items AS t USING _pgmig.replaced_users_drill_group_items AS b WHERE t.group_id = b.group_id AND t.drill_uuid = b.drill_uuid AND b.pgmig_wave = this_wave;
-  DELETE FROM public.drill_groups AS t USING _pgmig.replaced_users_drill_groups AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.completed_sessions AS t USING _pgmig.replaced_users_completed_sessions AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
-  DELETE FROM public.users AS t USING _pgmig.replaced_users_users AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.session_preferences AS t USING _pgmig.replaced_users_session_preferences AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.progress_history AS t USING _pgmig.replaced_users_progress_history AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.ordered_session_drills AS t USING _pgmig.replaced_users_ordered_session_drills AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.drill_group_item_notes AS t USING _pgmig.replaced_users_drill_group_item_notes AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.drill_group_items AS t USING _pgmig.replaced_users_drill_group_items AS b WHERE t.group_id = b.group_id AND t.drill_uuid = b.drill_uuid AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.drill_groups AS t USING _pgmig.replaced_users_drill_groups AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.completed_sessions AS t USING _pgmig.replaced_users_completed_sessions AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
+  DELETE FROM ONLY public.users AS t USING _pgmig.replaced_users_users AS b WHERE t.id = b.id AND b.pgmig_wave = this_wave;
   -- -v defer_constraints=on: if public.users is empty, its foreign keys and secondary indexes
   -- wait for the insert (pg_temp.pgmig_defer_constraints, at the top of this script).
   deferring := pg_temp.pgmig_defer_constraints('public.users');
@@ -2170,33 +2139,33 @@ SET client_min_messages = warning;
 -- step users (model.yaml:19)
 ALTER TABLE _pgmig.map_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step completed_sessions (model.yaml:24)
 ALTER TABLE _pgmig.map_completed_sessions ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_completed_sessions AS mapped SET row_digest = md5((t.*)::text)
-FROM public.completed_sessions AS t
+FROM ONLY public.completed_sessions AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step session_preferences (model.yaml:35)
 ALTER TABLE _pgmig.map_session_preferences ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_session_preferences AS mapped SET row_digest = md5((t.*)::text)
-FROM public.session_preferences AS t
+FROM ONLY public.session_preferences AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step drill_groups (model.yaml:42)
 ALTER TABLE _pgmig.map_drill_groups ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_drill_groups AS mapped SET row_digest = md5((t.*)::text)
-FROM public.drill_groups AS t
+FROM ONLY public.drill_groups AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step drill_group_items (model.yaml:50): taken at its insert
 -- step ordered_session_drills (model.yaml:61)
 ALTER TABLE _pgmig.map_ordered_session_drills ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_ordered_session_drills AS mapped SET row_digest = md5((t.*)::text)
-FROM public.ordered_session_drills AS t
+FROM ONLY public.ordered_session_drills AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step progress_history (model.yaml:80)
 ALTER TABLE _pgmig.map_progress_history ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_progress_history AS mapped SET row_digest = md5((t.*)::text)
-FROM public.progress_history AS t
+FROM ONLY public.progress_history AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 RESET client_min_messages;
 

@@ -953,31 +953,31 @@ ANALYZE pg_temp.map_users;
 -- Overwrite or create (model.yaml:22): the V2 rows migrate would replace, copied as
 -- migrate would (precheck deletes nothing; its transaction is rolled back).
 CREATE TABLE pg_temp.replaced_users_users AS
-SELECT t.* FROM public.users AS t
+SELECT t.* FROM ONLY public.users AS t
 WHERE (lower(btrim(t.email))) IN (SELECT lower(btrim(u.email))
                   FROM v1.users u
                    JOIN pg_temp.map_users AS key_map ON key_map.source_id = u.id
                 WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL));
 CREATE TABLE pg_temp.replaced_users_completed_sessions AS
-SELECT t.* FROM public.completed_sessions AS t
+SELECT t.* FROM ONLY public.completed_sessions AS t
 WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
 CREATE TABLE pg_temp.replaced_users_drill_groups AS
-SELECT t.* FROM public.drill_groups AS t
+SELECT t.* FROM ONLY public.drill_groups AS t
 WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
 CREATE TABLE pg_temp.replaced_users_drill_group_items AS
-SELECT t.* FROM public.drill_group_items AS t
+SELECT t.* FROM ONLY public.drill_group_items AS t
 WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_drill_groups AS p WHERE t.group_id = p.id);
 CREATE TABLE pg_temp.replaced_users_drill_group_item_notes AS
-SELECT t.* FROM public.drill_group_item_notes AS t
+SELECT t.* FROM ONLY public.drill_group_item_notes AS t
 WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_drill_group_items AS p WHERE t.group_id = p.group_id AND t.drill_uuid = p.drill_uuid);
 CREATE TABLE pg_temp.replaced_users_ordered_session_drills AS
-SELECT t.* FROM public.ordered_session_drills AS t
+SELECT t.* FROM ONLY public.ordered_session_drills AS t
 WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
 CREATE TABLE pg_temp.replaced_users_progress_history AS
-SELECT t.* FROM public.progress_history AS t
+SELECT t.* FROM ONLY public.progress_history AS t
 WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
 CREATE TABLE pg_temp.replaced_users_session_preferences AS
-SELECT t.* FROM public.session_preferences AS t
+SELECT t.* FROM ONLY public.session_preferences AS t
 WHERE EXISTS (SELECT 1 FROM pg_temp.replaced_users_users AS p WHERE t.user_id = p.id);
 DO $check$
 DECLARE
@@ -1261,7 +1261,7 @@ BEGIN
     AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
       AND (id_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1382,7 +1382,7 @@ BEGIN
        LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = sp.user_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS earlier WHERE earlier.source_id = sp.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_users.id IS NOT NULL), false)
-      AND EXISTS (SELECT 1 FROM public.session_preferences AS _existing WHERE _existing.user_id = (id_users.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.session_preferences AS _existing WHERE _existing.user_id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  session_preferences: UNIQUE session_preferences_user_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1399,7 +1399,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_session_preferences AS earlier WHERE earlier.source_id = sp.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1574,7 +1574,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS earlier WHERE earlier.source_id = g.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1751,7 +1751,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_group_items AS earlier WHERE earlier.group_id = id_drill_groups.id AND earlier.drill_uuid = ref_drills.uuid AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.drill_group_items AS _existing WHERE _existing.group_id = (id_drill_groups.id) AND _existing.drill_uuid = (ref_drills.uuid))
+      AND EXISTS (SELECT 1 FROM ONLY public.drill_group_items AS _existing WHERE _existing.group_id = (id_drill_groups.id) AND _existing.drill_uuid = (ref_drills.uuid))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  drill_group_items: UNIQUE drill_group_items_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1771,7 +1771,7 @@ BEGIN
     AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (ref_drills.uuid) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.drills AS _parent WHERE _parent.uuid = (ref_drills.uuid))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.drills AS _parent WHERE _parent.uuid = (ref_drills.uuid))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  drill_group_items: FOREIGN KEY drill_group_items_drill_uuid_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1791,7 +1791,7 @@ BEGIN
     AND coalesce((id_drill_groups.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (id_drill_groups.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.drill_groups AS _parent WHERE _parent.id = (id_drill_groups.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.drill_groups AS _parent WHERE _parent.id = (id_drill_groups.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_drill_groups AS _parent_map WHERE _parent_map.id = (id_drill_groups.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1983,7 +1983,7 @@ BEGIN
     AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (ref_drills.uuid) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.drills AS _parent WHERE _parent.uuid = (ref_drills.uuid))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.drills AS _parent WHERE _parent.uuid = (ref_drills.uuid))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  ordered_session_drills: FOREIGN KEY ordered_session_drills_drill_uuid_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2003,7 +2003,7 @@ BEGIN
     AND coalesce((id_users.id IS NOT NULL), false)
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
       AND (id_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2222,7 +2222,7 @@ BEGIN
        LEFT JOIN pg_temp.map_users AS id_users ON id_users.source_id = u.id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_users.id IS NOT NULL), false)
-      AND EXISTS (SELECT 1 FROM public.progress_history AS _existing WHERE _existing.user_id = (id_users.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.progress_history AS _existing WHERE _existing.user_id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  progress_history: UNIQUE progress_history_user_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2239,7 +2239,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_progress_history AS earlier WHERE earlier.source_id = u.id AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_users.id IS NOT NULL), false)
       AND (id_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users.id))
   ) AS found;
   IF n_found > 0 THEN

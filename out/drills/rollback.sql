@@ -212,7 +212,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6b32cdbe58a5074778e9dd46f676587298d76c4eb608995b2d5ad717284ebb1f';
+SET pgmig.fingerprint = '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -425,20 +425,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -450,26 +449,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -490,7 +481,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -499,7 +492,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -507,13 +500,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -703,12 +693,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -761,19 +746,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -782,9 +754,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -821,9 +790,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6b32cdbe58a5074778e9dd46f676587298d76c4eb608995b2d5ad717284ebb1f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6b32cdbe58a5074778e9dd46f676587298d76c4eb608995b2d5ad717284ebb1f; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1055,12 +1024,12 @@ DECLARE
 BEGIN
   -- public.progress_history, step progress_history (model.yaml:80): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
+  FROM ONLY public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
+          FROM ONLY public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1074,7 +1043,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_progress_history AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.progress_history AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.progress_history AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.progress_history', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1088,12 +1057,12 @@ BEGIN
   END IF;
   -- public.ordered_session_drills, step ordered_session_drills (model.yaml:61): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
+  FROM ONLY public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
+          FROM ONLY public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1107,7 +1076,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_ordered_session_drills AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.ordered_session_drills AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.ordered_session_drills AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.ordered_session_drills', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1121,12 +1090,12 @@ BEGIN
   END IF;
   -- public.drill_group_items, step drill_group_items (model.yaml:50): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
+  FROM ONLY public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('group_id', t.group_id, 'drill_uuid', t.drill_uuid)::text AS key
-          FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
+          FROM ONLY public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1140,7 +1109,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_drill_group_items AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.drill_group_items AS t WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.drill_group_items AS t WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.drill_group_items', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1154,12 +1123,12 @@ BEGIN
   END IF;
   -- public.drill_groups, step drill_groups (model.yaml:42): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
+  FROM ONLY public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
+          FROM ONLY public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1173,7 +1142,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_drill_groups AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.drill_groups AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.drill_groups AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.drill_groups', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1187,12 +1156,12 @@ BEGIN
   END IF;
   -- public.session_preferences, step session_preferences (model.yaml:35): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
+  FROM ONLY public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
+          FROM ONLY public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1206,7 +1175,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_session_preferences AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.session_preferences AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.session_preferences AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.session_preferences', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1220,12 +1189,12 @@ BEGIN
   END IF;
   -- public.completed_sessions, step completed_sessions (model.yaml:24): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
+  FROM ONLY public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
+          FROM ONLY public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1239,7 +1208,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_completed_sessions AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.completed_sessions AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.completed_sessions AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.completed_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1253,12 +1222,12 @@ BEGIN
   END IF;
   -- public.users, step users (model.yaml:19): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+  FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+          FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1272,7 +1241,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1286,8 +1255,8 @@ BEGIN
   END IF;
   -- public.completed_sessions (user_id) → public.users (completed_sessions_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.completed_sessions AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.completed_sessions AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1297,8 +1266,8 @@ BEGIN
   END IF;
   -- public.drill_group_item_notes (group_id, drill_uuid) → public.drill_group_items (drill_group_item_notes_group_id_drill_uuid_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.drill_group_item_notes AS c
-  WHERE (c.group_id, c.drill_uuid) IN (SELECT t.group_id, t.drill_uuid FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid WHERE mapped.pgmig_wave >= undo_from);
+  FROM ONLY public.drill_group_item_notes AS c
+  WHERE (c.group_id, c.drill_uuid) IN (SELECT t.group_id, t.drill_uuid FROM ONLY public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid WHERE mapped.pgmig_wave >= undo_from);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
                                  'public.drill_group_item_notes', n || CASE n WHEN 1 THEN ' row references' ELSE ' rows reference' END,
@@ -1307,8 +1276,8 @@ BEGIN
   END IF;
   -- public.drill_group_items (group_id) → public.drill_groups (drill_group_items_group_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.drill_group_items AS c
-  WHERE (c.group_id) IN (SELECT t.id FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.drill_group_items AS c
+  WHERE (c.group_id) IN (SELECT t.id FROM ONLY public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE c.group_id = mapped.group_id AND c.drill_uuid = mapped.drill_uuid);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1318,8 +1287,8 @@ BEGIN
   END IF;
   -- public.drill_groups (user_id) → public.users (drill_groups_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.drill_groups AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.drill_groups AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1329,8 +1298,8 @@ BEGIN
   END IF;
   -- public.ordered_session_drills (user_id) → public.users (ordered_session_drills_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.ordered_session_drills AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.ordered_session_drills AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1340,8 +1309,8 @@ BEGIN
   END IF;
   -- public.progress_history (user_id) → public.users (progress_history_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.progress_history AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.progress_history AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1351,8 +1320,8 @@ BEGIN
   END IF;
   -- public.session_preferences (user_id) → public.users (session_preferences_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.session_preferences AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.session_preferences AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1384,7 +1353,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_progress_history') IS NOT NULL THEN
-    DELETE FROM public.progress_history AS t
+    DELETE FROM ONLY public.progress_history AS t
     USING _pgmig.map_progress_history AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1417,7 +1386,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_ordered_session_drills') IS NOT NULL THEN
-    DELETE FROM public.ordered_session_drills AS t
+    DELETE FROM ONLY public.ordered_session_drills AS t
     USING _pgmig.map_ordered_session_drills AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1450,7 +1419,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_drill_group_items') IS NOT NULL THEN
-    DELETE FROM public.drill_group_items AS t
+    DELETE FROM ONLY public.drill_group_items AS t
     USING _pgmig.map_drill_group_items AS mapped
     WHERE t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1483,7 +1452,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_drill_groups') IS NOT NULL THEN
-    DELETE FROM public.drill_groups AS t
+    DELETE FROM ONLY public.drill_groups AS t
     USING _pgmig.map_drill_groups AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1516,7 +1485,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_session_preferences') IS NOT NULL THEN
-    DELETE FROM public.session_preferences AS t
+    DELETE FROM ONLY public.session_preferences AS t
     USING _pgmig.map_session_preferences AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1549,7 +1518,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_completed_sessions') IS NOT NULL THEN
-    DELETE FROM public.completed_sessions AS t
+    DELETE FROM ONLY public.completed_sessions AS t
     USING _pgmig.map_completed_sessions AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1582,7 +1551,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
-    DELETE FROM public.users AS t
+    DELETE FROM ONLY public.users AS t
     USING _pgmig.map_users AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;

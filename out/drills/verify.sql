@@ -329,20 +329,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -354,26 +353,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -394,7 +385,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -403,7 +396,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -411,13 +404,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -607,12 +597,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -665,19 +650,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -686,9 +658,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -727,9 +696,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6b32cdbe58a5074778e9dd46f676587298d76c4eb608995b2d5ad717284ebb1f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6b32cdbe58a5074778e9dd46f676587298d76c4eb608995b2d5ad717284ebb1f; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 3d0d4d377a29d40c696953503b23d5ed3bb8db984f591dd9d28b6a064f13e9d4; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1079,7 +1048,7 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.users u;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_users;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1114,7 +1083,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
-    FROM public.users AS t
+    FROM ONLY public.users AS t
     JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1153,7 +1122,7 @@ BEGIN
   FROM v1.completed_sessions cs
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = cs.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'completed_sessions';
-  SELECT count(*) INTO n_out FROM public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.completed_sessions AS t JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_completed_sessions;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1191,7 +1160,7 @@ BEGIN
     AND NOT coalesce((EXISTS (SELECT 1 FROM jsonb_array_elements((cs.drills)::jsonb) AS x (e) WHERE jsonb_typeof(x.e -> 'drill') = 'object' AND NOT EXISTS (SELECT 1 FROM public.drills AS r WHERE r.title = x.e -> 'drill' ->> 'title'))), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.date) AS text) COLLATE pg_catalog."C", CAST((t.drills) AS text) COLLATE pg_catalog."C", CAST((t.total_minutes) AS text) COLLATE pg_catalog."C"
-    FROM public.completed_sessions AS t
+    FROM ONLY public.completed_sessions AS t
     JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1218,9 +1187,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.completed_sessions AS t
+  FROM ONLY public.completed_sessions AS t
   JOIN _pgmig.map_completed_sessions AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  completed_sessions: no orphans through completed_sessions_user_id_fkey';
   ELSE
@@ -1254,7 +1223,7 @@ BEGIN
   FROM v1.session_preferences sp
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = sp.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'session_preferences';
-  SELECT count(*) INTO n_out FROM public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.session_preferences AS t JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_session_preferences;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1292,7 +1261,7 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.duration_minutes) AS text) COLLATE pg_catalog."C", CAST((t.training_style) AS text) COLLATE pg_catalog."C", CAST((t.difficulty) AS text) COLLATE pg_catalog."C", CAST((t.available_equipment) AS text) COLLATE pg_catalog."C"
-    FROM public.session_preferences AS t
+    FROM ONLY public.session_preferences AS t
     JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1319,9 +1288,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.session_preferences AS t
+  FROM ONLY public.session_preferences AS t
   JOIN _pgmig.map_session_preferences AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  session_preferences: no orphans through session_preferences_user_id_fkey';
   ELSE
@@ -1355,7 +1324,7 @@ BEGIN
   FROM v1.drill_groups g
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = g.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_groups';
-  SELECT count(*) INTO n_out FROM public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.drill_groups AS t JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_drill_groups;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1391,7 +1360,7 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.is_liked_group) AS text) COLLATE pg_catalog."C"
-    FROM public.drill_groups AS t
+    FROM ONLY public.drill_groups AS t
     JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1418,9 +1387,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.drill_groups AS t
+  FROM ONLY public.drill_groups AS t
   JOIN _pgmig.map_drill_groups AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  drill_groups: no orphans through drill_groups_user_id_fkey';
   ELSE
@@ -1456,7 +1425,7 @@ BEGIN
        LEFT JOIN _pgmig.map_drill_groups AS id_drill_groups ON id_drill_groups.source_id = gi.group_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'drill_group_items';
-  SELECT count(*) INTO n_out FROM public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid;
+  SELECT count(*) INTO n_out FROM ONLY public.drill_group_items AS t JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_drill_group_items;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1493,7 +1462,7 @@ BEGIN
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ), actual AS (
     SELECT CAST((t.group_id) AS text) COLLATE pg_catalog."C", CAST((t.drill_uuid) AS text) COLLATE pg_catalog."C", CAST((t.position) AS text) COLLATE pg_catalog."C"
-    FROM public.drill_group_items AS t
+    FROM ONLY public.drill_group_items AS t
     JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1520,9 +1489,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.drill_group_items AS t
+  FROM ONLY public.drill_group_items AS t
   JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
-  WHERE t.drill_uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.drills AS _parent WHERE _parent.uuid = (t.drill_uuid));
+  WHERE t.drill_uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.drills AS _parent WHERE _parent.uuid = (t.drill_uuid));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  drill_group_items: no orphans through drill_group_items_drill_uuid_fkey';
   ELSE
@@ -1544,9 +1513,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.drill_group_items AS t
+  FROM ONLY public.drill_group_items AS t
   JOIN _pgmig.map_drill_group_items AS mapped ON t.group_id = mapped.group_id AND t.drill_uuid = mapped.drill_uuid
-  WHERE t.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.drill_groups AS _parent WHERE _parent.id = (t.group_id));
+  WHERE t.group_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.drill_groups AS _parent WHERE _parent.id = (t.group_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  drill_group_items: no orphans through drill_group_items_group_id_fkey';
   ELSE
@@ -1582,7 +1551,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = o.user_id
        LEFT JOIN public.drills AS ref_drills ON ref_drills.title = d.title;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'ordered_session_drills';
-  SELECT count(*) INTO n_out FROM public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.ordered_session_drills AS t JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_ordered_session_drills;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1624,7 +1593,7 @@ BEGIN
     AND NOT coalesce((ref_drills.uuid IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.drill_uuid) AS text) COLLATE pg_catalog."C", CAST((t.position) AS text) COLLATE pg_catalog."C", CAST((t.sets) AS text) COLLATE pg_catalog."C", CAST((t.reps) AS text) COLLATE pg_catalog."C", CAST((t.duration) AS text) COLLATE pg_catalog."C"
-    FROM public.ordered_session_drills AS t
+    FROM ONLY public.ordered_session_drills AS t
     JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1651,9 +1620,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.ordered_session_drills AS t
+  FROM ONLY public.ordered_session_drills AS t
   JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
-  WHERE t.drill_uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.drills AS _parent WHERE _parent.uuid = (t.drill_uuid));
+  WHERE t.drill_uuid IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.drills AS _parent WHERE _parent.uuid = (t.drill_uuid));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  ordered_session_drills: no orphans through ordered_session_drills_drill_uuid_fkey';
   ELSE
@@ -1675,9 +1644,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.ordered_session_drills AS t
+  FROM ONLY public.ordered_session_drills AS t
   JOIN _pgmig.map_ordered_session_drills AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  ordered_session_drills: no orphans through ordered_session_drills_user_id_fkey';
   ELSE
@@ -1711,7 +1680,7 @@ BEGIN
   FROM v1.users u
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.source_id = u.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'drills' AND step = 'progress_history';
-  SELECT count(*) INTO n_out FROM public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.progress_history AS t JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_progress_history;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1754,7 +1723,7 @@ BEGIN
     WHERE coalesce((id_users.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.current_streak) AS text) COLLATE pg_catalog."C", CAST((t.highest_streak) AS text) COLLATE pg_catalog."C", CAST((t.total_sessions) AS text) COLLATE pg_catalog."C", CAST((t.drills_per_session) AS text) COLLATE pg_catalog."C", CAST((t.minutes_per_session) AS text) COLLATE pg_catalog."C", CAST((t.dribbling_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.passing_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.shooting_drills_completed) AS text) COLLATE pg_catalog."C", CAST((t.favorite_drill) AS text) COLLATE pg_catalog."C"
-    FROM public.progress_history AS t
+    FROM ONLY public.progress_history AS t
     JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1781,9 +1750,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.progress_history AS t
+  FROM ONLY public.progress_history AS t
   JOIN _pgmig.map_progress_history AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  progress_history: no orphans through progress_history_user_id_fkey';
   ELSE
@@ -1813,9 +1782,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.users'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1845,9 +1814,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.completed_sessions'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.completed_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_completed_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.completed_sessions: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1877,9 +1846,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.session_preferences'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.session_preferences AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_session_preferences AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.session_preferences: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1909,9 +1878,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.drill_groups'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.drill_groups AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_groups AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.drill_groups: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1941,9 +1910,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.drill_group_items'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid);
+  SELECT count(*) INTO n_extra FROM ONLY public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.group_id, t.drill_uuid)::text AS k FROM public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid) ORDER BY t.group_id, t.drill_uuid LIMIT 5) AS x;
+  FROM (SELECT ROW(t.group_id, t.drill_uuid)::text AS k FROM ONLY public.drill_group_items AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_drill_group_items AS mapped WHERE mapped.group_id = t.group_id AND mapped.drill_uuid = t.drill_uuid) ORDER BY t.group_id, t.drill_uuid LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.drill_group_items: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1973,9 +1942,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.ordered_session_drills'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.ordered_session_drills AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_ordered_session_drills AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.ordered_session_drills: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -2005,9 +1974,9 @@ BEGIN
     WHERE w.model = 'drills' AND w.table_name = 'public.progress_history'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.progress_history AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_progress_history AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.progress_history: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN

@@ -690,29 +690,29 @@ BEGIN
   END IF;
 END
 $guard$;
-COPY (SELECT t.* FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'schools.v2.csv'
-COPY (SELECT t.* FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'admin_users.v2.csv'
-COPY (SELECT t.* FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'admin_roles.v2.csv'
-COPY (SELECT t.* FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'teacher_users.v2.csv'
-COPY (SELECT t.* FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'teacher_roles.v2.csv'
-COPY (SELECT t.* FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id ORDER BY t.user_id)
+COPY (SELECT t.* FROM ONLY public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id ORDER BY t.user_id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'teacher_profiles.v2.csv'
-COPY (SELECT t.* FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'parent_users.v2.csv'
-COPY (SELECT t.* FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'parent_roles.v2.csv'
-COPY (SELECT t.* FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id ORDER BY t.user_id)
+COPY (SELECT t.* FROM ONLY public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id ORDER BY t.user_id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'parent_profiles.v2.csv'
-COPY (SELECT t.* FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'student_users.v2.csv'
-COPY (SELECT t.* FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'student_roles.v2.csv'
-COPY (SELECT t.* FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id ORDER BY t.user_id)
+COPY (SELECT t.* FROM ONLY public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id ORDER BY t.user_id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'student_profiles.v2.csv'
 COPY (SELECT t.id, t.school_id, t.full_name, t.email, t.phone, t.address, '[redacted]' AS password, t.created_at FROM v1.parents AS t ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.parents.csv'

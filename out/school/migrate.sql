@@ -260,7 +260,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '40481ac1c15c61174e253f1306f5e657c58cd85c8fb28d84d07539792679cd31';
+SET pgmig.fingerprint = 'ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -689,20 +689,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -714,26 +713,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -754,7 +745,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -763,7 +756,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -771,13 +764,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -967,12 +957,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -1025,19 +1010,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -1046,9 +1018,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -1530,9 +1499,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '40481ac1c15c61174e253f1306f5e657c58cd85c8fb28d84d07539792679cd31';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 40481ac1c15c61174e253f1306f5e657c58cd85c8fb28d84d07539792679cd31; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1601,12 +1570,12 @@ $seals$;
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
-VALUES ('school', 'public.schools', (SELECT count(*) FROM public.schools)),
-       ('school', 'public.users', (SELECT count(*) FROM public.users)),
-       ('school', 'public.user_roles', (SELECT count(*) FROM public.user_roles)),
-       ('school', 'public.teacher_profiles', (SELECT count(*) FROM public.teacher_profiles)),
-       ('school', 'public.parent_profiles', (SELECT count(*) FROM public.parent_profiles)),
-       ('school', 'public.student_profiles', (SELECT count(*) FROM public.student_profiles))
+VALUES ('school', 'public.schools', (SELECT count(*) FROM ONLY public.schools)),
+       ('school', 'public.users', (SELECT count(*) FROM ONLY public.users)),
+       ('school', 'public.user_roles', (SELECT count(*) FROM ONLY public.user_roles)),
+       ('school', 'public.teacher_profiles', (SELECT count(*) FROM ONLY public.teacher_profiles)),
+       ('school', 'public.parent_profiles', (SELECT count(*) FROM ONLY public.parent_profiles)),
+       ('school', 'public.student_profiles', (SELECT count(*) FROM ONLY public.student_profiles))
 ON CONFLICT DO NOTHING;
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
@@ -1622,7 +1591,7 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_schools') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.schools AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.schools AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.schools', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
@@ -1638,7 +1607,7 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.users AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.users AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.users', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
@@ -1654,28 +1623,28 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.user_roles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.user_roles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.user_roles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.teacher_profiles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.teacher_profiles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.teacher_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.parent_profiles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.parent_profiles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.parent_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.student_profiles AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.student_profiles AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('school', 'public.student_profiles', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
   END IF;
@@ -2211,12 +2180,12 @@ BEGIN
     SELECT DISTINCT 'school', 'admin_users', 'email', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -2471,12 +2440,12 @@ BEGIN
     SELECT DISTINCT 'school', 'teacher_users', 'email', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -2513,12 +2482,12 @@ BEGIN
     SELECT DISTINCT 'school', 'teacher_users', 'phone', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -2874,12 +2843,12 @@ BEGIN
     SELECT DISTINCT 'school', 'parent_users', 'email', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -2916,12 +2885,12 @@ BEGIN
     SELECT DISTINCT 'school', 'parent_users', 'phone', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -3274,12 +3243,12 @@ BEGIN
     SELECT DISTINCT 'school', 'student_users', 'email', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -3316,12 +3285,12 @@ BEGIN
     SELECT DISTINCT 'school', 'student_users', 'phone', md5(r.value)
     FROM pgmig_repair AS r
     WHERE r.value IS NOT NULL
-      AND EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
     ON CONFLICT DO NOTHING;
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
                       WHERE o.value = r.value
                         AND (o.n > 1, o.source_order) < (r.n > 1, r.source_order)));
@@ -3611,49 +3580,49 @@ SET client_min_messages = warning;
 -- step schools (model.yaml:108)
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_schools AS mapped SET row_digest = md5((t.*)::text)
-FROM public.schools AS t
+FROM ONLY public.schools AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step admin_users (model.yaml:124)
 ALTER TABLE _pgmig.map_admin_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_admin_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step admin_roles (model.yaml:139)
 ALTER TABLE _pgmig.map_admin_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_admin_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.user_roles AS t
+FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_users (model.yaml:148)
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_roles (model.yaml:168)
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.user_roles AS t
+FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_profiles (model.yaml:177): taken at its insert
 -- step parent_users (model.yaml:198)
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step parent_roles (model.yaml:217)
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.user_roles AS t
+FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step parent_profiles (model.yaml:226): taken at its insert
 -- step student_users (model.yaml:238)
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5((t.*)::text)
-FROM public.users AS t
+FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step student_roles (model.yaml:257)
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5((t.*)::text)
-FROM public.user_roles AS t
+FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step student_profiles (model.yaml:267): taken at its insert
 RESET client_min_messages;

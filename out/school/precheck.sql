@@ -1565,7 +1565,7 @@ BEGIN
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL'
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_curriculums.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.curriculums AS _parent WHERE _parent.id = (ref_curriculums.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.curriculums AS _parent WHERE _parent.id = (ref_curriculums.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  schools: FOREIGN KEY schools_curriculum_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1786,7 +1786,7 @@ BEGIN
     FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.users AS _existing WHERE _existing.phone = (CAST(NULL AS TEXT)))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS _existing WHERE _existing.phone = (CAST(NULL AS TEXT)))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  admin_users: UNIQUE users_phone_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1802,7 +1802,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator'
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  admin_users: FOREIGN KEY users_user_type_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -1872,7 +1872,7 @@ BEGIN
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
                       WHERE p.table_name = 'public.users' AND p.column_name = 'email' AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
@@ -2008,7 +2008,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_admin_users.id) AND _existing.role_id = (ref_roles.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.user_roles AS _existing WHERE _existing.user_id = (id_admin_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  admin_roles: UNIQUE user_roles_user_id_role_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2026,7 +2026,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  admin_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2044,7 +2044,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (id_schools.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2063,7 +2063,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_admin_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_admin_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_admin_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_admin_users.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2337,7 +2337,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff'
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_users: FOREIGN KEY users_user_type_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2388,7 +2388,7 @@ BEGIN
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
                       WHERE p.table_name = 'public.users' AND p.column_name = 'email' AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
@@ -2432,7 +2432,7 @@ BEGIN
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
                       WHERE p.table_name = 'public.users' AND p.column_name = 'phone' AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
@@ -2568,7 +2568,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_teacher_users.id) AND _existing.role_id = (ref_roles.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.user_roles AS _existing WHERE _existing.user_id = (id_teacher_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_roles: UNIQUE user_roles_user_id_role_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2586,7 +2586,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2604,7 +2604,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (id_schools.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2623,7 +2623,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_roles AS earlier WHERE earlier.source_id = t.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
   ) AS found;
@@ -2808,7 +2808,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.teacher_profiles AS _existing WHERE _existing.user_id = (id_teacher_users.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.teacher_profiles AS _existing WHERE _existing.user_id = (id_teacher_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_profiles: UNIQUE teacher_profiles_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2827,7 +2827,7 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (id_schools.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2847,7 +2847,7 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_subjects.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.subjects AS _parent WHERE _parent.id = (ref_subjects.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.subjects AS _parent WHERE _parent.id = (ref_subjects.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  teacher_profiles: FOREIGN KEY teacher_profiles_subject_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -2866,7 +2866,7 @@ BEGIN
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_profiles AS earlier WHERE earlier.user_id = id_teacher_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_teacher_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_teacher_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_teacher_users.id))
   ) AS found;
@@ -3119,7 +3119,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian'
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_users: FOREIGN KEY users_user_type_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3170,7 +3170,7 @@ BEGIN
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
                       WHERE p.table_name = 'public.users' AND p.column_name = 'email' AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
@@ -3214,7 +3214,7 @@ BEGIN
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
                       WHERE p.table_name = 'public.users' AND p.column_name = 'phone' AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
@@ -3350,7 +3350,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_parent_users.id) AND _existing.role_id = (ref_roles.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.user_roles AS _existing WHERE _existing.user_id = (id_parent_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: UNIQUE user_roles_user_id_role_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -3368,7 +3368,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3386,7 +3386,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (id_schools.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -3405,7 +3405,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_roles AS earlier WHERE earlier.source_id = p.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
@@ -3608,7 +3608,7 @@ BEGIN
        LEFT JOIN pg_temp.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.parent_profiles AS _existing WHERE _existing.user_id = (id_parent_users.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.parent_profiles AS _existing WHERE _existing.user_id = (id_parent_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  parent_profiles: UNIQUE parent_profiles_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -3626,7 +3626,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (id_schools.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -3645,7 +3645,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = p.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_profiles AS earlier WHERE earlier.user_id = id_parent_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
@@ -3898,7 +3898,7 @@ BEGIN
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner'
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_users AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_user_types.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.user_types AS _parent WHERE _parent.id = (ref_user_types.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_users: FOREIGN KEY users_user_type_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -3949,7 +3949,7 @@ BEGIN
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = _pgmig.with_counter(r.original, r.n + 1)
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.email = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.email = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
                       WHERE p.table_name = 'public.users' AND p.column_name = 'email' AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
@@ -3993,7 +3993,7 @@ BEGIN
     UPDATE pgmig_repair AS r
     SET n = r.n + 1, value = NULL
     WHERE r.value IS NOT NULL
-      AND (EXISTS (SELECT 1 FROM public.users AS t WHERE t.phone = CAST(r.value AS text))
+      AND (EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.phone = CAST(r.value AS text))
            OR EXISTS (SELECT 1 FROM pgmig_preview AS p
                       WHERE p.table_name = 'public.users' AND p.column_name = 'phone' AND p.value = r.value)
            OR EXISTS (SELECT 1 FROM pgmig_repair AS o
@@ -4129,7 +4129,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (id_student_users.id) AND _existing.role_id = (ref_roles.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.user_roles AS _existing WHERE _existing.user_id = (id_student_users.id) AND _existing.role_id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: UNIQUE user_roles_user_id_role_id_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -4147,7 +4147,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_roles.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (ref_roles.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (ref_roles.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_roles: FOREIGN KEY user_roles_role_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -4165,7 +4165,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (id_schools.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -4184,7 +4184,7 @@ BEGIN
        LEFT JOIN pg_temp.map_schools AS id_schools ON id_schools.source_id = s.school_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_roles AS earlier WHERE earlier.source_id = s.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
@@ -4420,7 +4420,7 @@ BEGIN
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.student_profiles AS _existing WHERE _existing.user_id = (id_student_users.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.student_profiles AS _existing WHERE _existing.user_id = (id_student_users.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_profiles: UNIQUE student_profiles_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -4440,7 +4440,7 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (ref_class_levels.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.class_levels AS _parent WHERE _parent.id = (ref_class_levels.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.class_levels AS _parent WHERE _parent.id = (ref_class_levels.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  student_profiles: FOREIGN KEY student_profiles_class_level_id_fkey: no parent row: % rows, e.g. %', n_found, samples;
@@ -4460,7 +4460,7 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_parent_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_parent_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_parent_users.id))
@@ -4484,7 +4484,7 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_schools.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (id_schools.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (id_schools.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_schools AS _parent_map WHERE _parent_map.id = (id_schools.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -4505,7 +4505,7 @@ BEGIN
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$')
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_student_profiles AS earlier WHERE earlier.user_id = id_student_users.id AND earlier.pgmig_wave IS NOT NULL)
       AND (id_student_users.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_student_users.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_admin_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_teacher_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_parent_users AS _parent_map WHERE _parent_map.id = (id_student_users.id))

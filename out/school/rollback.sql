@@ -226,7 +226,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '40481ac1c15c61174e253f1306f5e657c58cd85c8fb28d84d07539792679cd31';
+SET pgmig.fingerprint = 'ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -476,20 +476,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -501,26 +500,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -541,7 +532,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -550,7 +543,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -558,13 +551,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -754,12 +744,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -812,19 +797,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -833,9 +805,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -872,9 +841,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '40481ac1c15c61174e253f1306f5e657c58cd85c8fb28d84d07539792679cd31';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 40481ac1c15c61174e253f1306f5e657c58cd85c8fb28d84d07539792679cd31; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1006,12 +975,12 @@ DECLARE
 BEGIN
   -- public.student_profiles, step student_profiles (model.yaml:267): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
+  FROM ONLY public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
-          FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
+          FROM ONLY public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1025,7 +994,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_profiles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.student_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1039,12 +1008,12 @@ BEGIN
   END IF;
   -- public.user_roles, step student_roles (model.yaml:257): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
+  FROM ONLY public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
+          FROM ONLY public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1058,7 +1027,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1072,12 +1041,12 @@ BEGIN
   END IF;
   -- public.users, step student_users (model.yaml:238): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
+  FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
+          FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1091,7 +1060,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_student_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1105,12 +1074,12 @@ BEGIN
   END IF;
   -- public.parent_profiles, step parent_profiles (model.yaml:226): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
+  FROM ONLY public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
-          FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
+          FROM ONLY public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1124,7 +1093,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_profiles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.parent_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.parent_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1138,12 +1107,12 @@ BEGIN
   END IF;
   -- public.user_roles, step parent_roles (model.yaml:217): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
+  FROM ONLY public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
+          FROM ONLY public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1157,7 +1126,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1171,12 +1140,12 @@ BEGIN
   END IF;
   -- public.users, step parent_users (model.yaml:198): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+  FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
+          FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1190,7 +1159,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_parent_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1204,12 +1173,12 @@ BEGIN
   END IF;
   -- public.teacher_profiles, step teacher_profiles (model.yaml:177): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
+  FROM ONLY public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
-          FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
+          FROM ONLY public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1223,7 +1192,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_profiles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS t WHERE t.user_id = mapped.user_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.teacher_profiles AS t WHERE t.user_id = mapped.user_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1237,12 +1206,12 @@ BEGIN
   END IF;
   -- public.user_roles, step teacher_roles (model.yaml:168): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
+  FROM ONLY public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
+          FROM ONLY public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1256,7 +1225,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1270,12 +1239,12 @@ BEGIN
   END IF;
   -- public.users, step teacher_users (model.yaml:148): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+  FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
+          FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1289,7 +1258,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_teacher_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1303,12 +1272,12 @@ BEGIN
   END IF;
   -- public.user_roles, step admin_roles (model.yaml:139): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+  FROM ONLY public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
+          FROM ONLY public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1322,7 +1291,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_admin_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.user_roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1336,12 +1305,12 @@ BEGIN
   END IF;
   -- public.users, step admin_users (model.yaml:124): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+  FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
+          FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1355,7 +1324,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_admin_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1369,12 +1338,12 @@ BEGIN
   END IF;
   -- public.schools, step schools (model.yaml:108): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
+  FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
+          FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1388,7 +1357,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_schools AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.schools AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1402,8 +1371,8 @@ BEGIN
   END IF;
   -- public.parent_profiles (school_id) → public.schools (parent_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.parent_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.parent_profiles AS c
+  WHERE (c.school_id) IN (SELECT t.id FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1413,11 +1382,11 @@ BEGIN
   END IF;
   -- public.parent_profiles (user_id) → public.users (parent_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.parent_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.parent_profiles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1427,11 +1396,11 @@ BEGIN
   END IF;
   -- public.student_profiles (parent_user_id) → public.users (student_profiles_parent_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.student_profiles AS c
-  WHERE (c.parent_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.student_profiles AS c
+  WHERE (c.parent_user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1441,8 +1410,8 @@ BEGIN
   END IF;
   -- public.student_profiles (school_id) → public.schools (student_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.student_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.student_profiles AS c
+  WHERE (c.school_id) IN (SELECT t.id FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1452,11 +1421,11 @@ BEGIN
   END IF;
   -- public.student_profiles (user_id) → public.users (student_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.student_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.student_profiles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1466,8 +1435,8 @@ BEGIN
   END IF;
   -- public.teacher_profiles (school_id) → public.schools (teacher_profiles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.teacher_profiles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.teacher_profiles AS c
+  WHERE (c.school_id) IN (SELECT t.id FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1477,11 +1446,11 @@ BEGIN
   END IF;
   -- public.teacher_profiles (user_id) → public.users (teacher_profiles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.teacher_profiles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.teacher_profiles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE c.user_id = mapped.user_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1491,8 +1460,8 @@ BEGIN
   END IF;
   -- public.user_roles (school_id) → public.schools (user_roles_school_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.user_roles AS c
-  WHERE (c.school_id) IN (SELECT t.id FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.user_roles AS c
+  WHERE (c.school_id) IN (SELECT t.id FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
@@ -1505,11 +1474,11 @@ BEGIN
   END IF;
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.user_roles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
-      UNION ALL SELECT t.id FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.user_roles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from
+      UNION ALL SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE c.id = mapped.id)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE c.id = mapped.id)
@@ -1544,7 +1513,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_profiles') IS NOT NULL THEN
-    DELETE FROM public.student_profiles AS t
+    DELETE FROM ONLY public.student_profiles AS t
     USING _pgmig.map_student_profiles AS mapped
     WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1577,7 +1546,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_roles') IS NOT NULL THEN
-    DELETE FROM public.user_roles AS t
+    DELETE FROM ONLY public.user_roles AS t
     USING _pgmig.map_student_roles AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1610,7 +1579,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_student_users') IS NOT NULL THEN
-    DELETE FROM public.users AS t
+    DELETE FROM ONLY public.users AS t
     USING _pgmig.map_student_users AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1643,7 +1612,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_profiles') IS NOT NULL THEN
-    DELETE FROM public.parent_profiles AS t
+    DELETE FROM ONLY public.parent_profiles AS t
     USING _pgmig.map_parent_profiles AS mapped
     WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1676,7 +1645,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_roles') IS NOT NULL THEN
-    DELETE FROM public.user_roles AS t
+    DELETE FROM ONLY public.user_roles AS t
     USING _pgmig.map_parent_roles AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1709,7 +1678,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_parent_users') IS NOT NULL THEN
-    DELETE FROM public.users AS t
+    DELETE FROM ONLY public.users AS t
     USING _pgmig.map_parent_users AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1742,7 +1711,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_profiles') IS NOT NULL THEN
-    DELETE FROM public.teacher_profiles AS t
+    DELETE FROM ONLY public.teacher_profiles AS t
     USING _pgmig.map_teacher_profiles AS mapped
     WHERE t.user_id = mapped.user_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1775,7 +1744,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_roles') IS NOT NULL THEN
-    DELETE FROM public.user_roles AS t
+    DELETE FROM ONLY public.user_roles AS t
     USING _pgmig.map_teacher_roles AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1808,7 +1777,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_teacher_users') IS NOT NULL THEN
-    DELETE FROM public.users AS t
+    DELETE FROM ONLY public.users AS t
     USING _pgmig.map_teacher_users AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1841,7 +1810,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_admin_roles') IS NOT NULL THEN
-    DELETE FROM public.user_roles AS t
+    DELETE FROM ONLY public.user_roles AS t
     USING _pgmig.map_admin_roles AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1874,7 +1843,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_admin_users') IS NOT NULL THEN
-    DELETE FROM public.users AS t
+    DELETE FROM ONLY public.users AS t
     USING _pgmig.map_admin_users AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1907,7 +1876,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_schools') IS NOT NULL THEN
-    DELETE FROM public.schools AS t
+    DELETE FROM ONLY public.schools AS t
     USING _pgmig.map_schools AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1944,7 +1913,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.role_permissions AS t
+        FROM ONLY public.role_permissions AS t
         JOIN _pgmig.reference AS r ON t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -1957,20 +1926,20 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.role_permissions AS t
+  DELETE FROM ONLY public.role_permissions AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
     AND t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.role_permissions AS t
+  FROM ONLY public.role_permissions AS t
   JOIN _pgmig.reference AS r ON t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.role_permissions';
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
-    AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS t WHERE t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.role_permissions AS t WHERE t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer));
   RAISE NOTICE 'undo reference public.role_permissions: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -1990,7 +1959,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.roles AS t
+        FROM ONLY public.roles AS t
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.roles'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2005,7 +1974,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.roles AS t
+  DELETE FROM ONLY public.roles AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2014,7 +1983,7 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM public.user_roles AS c WHERE c.role_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.roles AS t
+  FROM ONLY public.roles AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.roles';
   -- public.roles_id_seq back to its value before migrate, unless rows written since in
@@ -2051,7 +2020,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.roles'
-    AND NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.roles: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -2071,7 +2040,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.user_types AS t
+        FROM ONLY public.user_types AS t
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.user_types'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2086,7 +2055,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.user_types AS t
+  DELETE FROM ONLY public.user_types AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.user_types'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2095,7 +2064,7 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM public.users AS c WHERE c.user_type_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.user_types AS t
+  FROM ONLY public.user_types AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.user_types';
   -- public.user_types_id_seq back to its value before migrate, unless rows written since in
@@ -2132,7 +2101,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.user_types'
-    AND NOT EXISTS (SELECT 1 FROM public.user_types AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.user_types AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.user_types: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -2152,7 +2121,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.subjects AS t
+        FROM ONLY public.subjects AS t
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.subjects'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2166,7 +2135,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.subjects AS t
+  DELETE FROM ONLY public.subjects AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subjects'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2174,7 +2143,7 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS c WHERE c.subject_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.subjects AS t
+  FROM ONLY public.subjects AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subjects';
   -- public.subjects_id_seq back to its value before migrate, unless rows written since in
@@ -2211,7 +2180,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subjects'
-    AND NOT EXISTS (SELECT 1 FROM public.subjects AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.subjects AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.subjects: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -2231,7 +2200,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.subject_categories AS t
+        FROM ONLY public.subject_categories AS t
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2245,7 +2214,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.subject_categories AS t
+  DELETE FROM ONLY public.subject_categories AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2253,7 +2222,7 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM public.subjects AS c WHERE c.category_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.subject_categories AS t
+  FROM ONLY public.subject_categories AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.subject_categories';
   -- public.subject_categories_id_seq back to its value before migrate, unless rows written since in
@@ -2290,7 +2259,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
-    AND NOT EXISTS (SELECT 1 FROM public.subject_categories AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.subject_categories AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.subject_categories: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -2310,7 +2279,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.curriculums AS t
+        FROM ONLY public.curriculums AS t
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2324,7 +2293,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.curriculums AS t
+  DELETE FROM ONLY public.curriculums AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2332,7 +2301,7 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM public.schools AS c WHERE c.curriculum_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.curriculums AS t
+  FROM ONLY public.curriculums AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums';
   -- public.curriculums_id_seq back to its value before migrate, unless rows written since in
@@ -2369,7 +2338,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
-    AND NOT EXISTS (SELECT 1 FROM public.curriculums AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.curriculums AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.curriculums: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -2389,7 +2358,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.class_levels AS t
+        FROM ONLY public.class_levels AS t
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2403,7 +2372,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.class_levels AS t
+  DELETE FROM ONLY public.class_levels AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2411,7 +2380,7 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS c WHERE c.class_level_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.class_levels AS t
+  FROM ONLY public.class_levels AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels';
   -- public.class_levels_id_seq back to its value before migrate, unless rows written since in
@@ -2448,7 +2417,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
-    AND NOT EXISTS (SELECT 1 FROM public.class_levels AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.class_levels AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.class_levels: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -2468,7 +2437,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.grade_systems AS t
+        FROM ONLY public.grade_systems AS t
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2482,7 +2451,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.grade_systems AS t
+  DELETE FROM ONLY public.grade_systems AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2490,7 +2459,7 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM public.class_levels AS c WHERE c.grade_system_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.grade_systems AS t
+  FROM ONLY public.grade_systems AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems';
   -- public.grade_systems_id_seq back to its value before migrate, unless rows written since in
@@ -2527,7 +2496,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
-    AND NOT EXISTS (SELECT 1 FROM public.grade_systems AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.grade_systems AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.grade_systems: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -2547,7 +2516,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.permissions AS t
+        FROM ONLY public.permissions AS t
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.permissions'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2561,7 +2530,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.permissions AS t
+  DELETE FROM ONLY public.permissions AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permissions'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2569,7 +2538,7 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS c WHERE c.permission_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.permissions AS t
+  FROM ONLY public.permissions AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permissions';
   -- public.permissions_id_seq back to its value before migrate, unless rows written since in
@@ -2606,7 +2575,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permissions'
-    AND NOT EXISTS (SELECT 1 FROM public.permissions AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.permissions AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.permissions: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;
@@ -2626,7 +2595,7 @@ BEGIN
   -- digests have none, and are not compared).
   SELECT count(*), string_agg(k.key, ', ' ORDER BY k.key) FILTER (WHERE k.n <= 5) INTO n_changed, sample
   FROM (SELECT r.key::text AS key, row_number() OVER (ORDER BY r.key::text) AS n
-        FROM public.permission_modules AS t
+        FROM ONLY public.permission_modules AS t
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2640,7 +2609,7 @@ BEGIN
         USING HINT = '-v modified=delete deletes them as they are now';
     END IF;
   END IF;
-  DELETE FROM public.permission_modules AS t
+  DELETE FROM ONLY public.permission_modules AS t
   USING _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
     AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
@@ -2648,7 +2617,7 @@ BEGIN
     AND NOT EXISTS (SELECT 1 FROM public.permissions AS c WHERE c.module_id = t.id);
   GET DIAGNOSTICS n_deleted = ROW_COUNT;
   SELECT count(*) INTO n_kept
-  FROM public.permission_modules AS t
+  FROM ONLY public.permission_modules AS t
   JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules';
   -- public.permission_modules_id_seq back to its value before migrate, unless rows written since in
@@ -2685,7 +2654,7 @@ BEGIN
   -- Forget the rows deleted; a row kept stays recorded, so a later rollback can remove it.
   DELETE FROM _pgmig.reference AS r
   WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
-    AND NOT EXISTS (SELECT 1 FROM public.permission_modules AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
+    AND NOT EXISTS (SELECT 1 FROM ONLY public.permission_modules AS t WHERE t.id = CAST(r.key ->> 'id' AS integer));
   RAISE NOTICE 'undo reference public.permission_modules: % rows deleted, % kept (still used)', n_deleted, n_kept;
 END
 $undo$;

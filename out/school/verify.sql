@@ -344,20 +344,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -369,26 +368,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -409,7 +400,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -418,7 +411,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -426,13 +419,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -622,12 +612,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -680,19 +665,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -701,9 +673,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -742,9 +711,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '40481ac1c15c61174e253f1306f5e657c58cd85c8fb28d84d07539792679cd31';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 40481ac1c15c61174e253f1306f5e657c58cd85c8fb28d84d07539792679cd31; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile ea2f72b958327aa20335f29d28de3b329952fa52b0ee37debbce8122b59ac7cc; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -901,7 +870,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.permission_modules' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.permission_modules AS t
+    FROM ONLY public.permission_modules AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
@@ -940,7 +909,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.permissions' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.permissions AS t
+    FROM ONLY public.permissions AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.module_id IS NOT DISTINCT FROM parent_module_id.id AND t.name IS NOT DISTINCT FROM w.name))),
@@ -974,7 +943,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.grade_systems' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.grade_systems AS t
+    FROM ONLY public.grade_systems AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
@@ -1018,7 +987,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.class_levels' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.class_levels AS t
+    FROM ONLY public.class_levels AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.grade_system_id = parent_grade_system_id.id AND t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.position IS NOT DISTINCT FROM w.position))),
@@ -1052,7 +1021,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.curriculums' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.curriculums AS t
+    FROM ONLY public.curriculums AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
@@ -1087,7 +1056,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.subject_categories' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.subject_categories AS t
+    FROM ONLY public.subject_categories AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
@@ -1124,7 +1093,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.subjects' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.subjects AS t
+    FROM ONLY public.subjects AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.category_id IS NOT DISTINCT FROM parent_category_id.id))),
@@ -1161,7 +1130,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.user_types' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.user_types AS t
+    FROM ONLY public.user_types AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name))),
@@ -1197,7 +1166,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.roles' AND t.id = CAST(r.key ->> 'id' AS integer)) AS _pgmig_inserted
-    FROM public.roles AS t
+    FROM ONLY public.roles AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.code = w.code AND t._pgmig_inserted AND NOT (t.name IS NOT DISTINCT FROM w.name AND t.user_type_id IS NOT DISTINCT FROM parent_user_type_id.id))),
@@ -1242,7 +1211,7 @@ BEGIN
   ), found AS (
     SELECT t.*, EXISTS (SELECT 1 FROM _pgmig.reference AS r
                         WHERE r.model = 'school' AND r.table_name = 'public.role_permissions' AND t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer)) AS _pgmig_inserted
-    FROM public.role_permissions AS t
+    FROM ONLY public.role_permissions AS t
   )
   SELECT count(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM found AS t WHERE t.role_id = parent_role_id.id AND t.permission_id = parent_permission_id.id)),
          count(*) FILTER (WHERE EXISTS (SELECT 1 FROM found AS t WHERE t.role_id = parent_role_id.id AND t.permission_id = parent_permission_id.id AND t._pgmig_inserted AND NOT (true))),
@@ -1284,7 +1253,7 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.address_parts(s.address) AS a
        LEFT JOIN public.curriculums AS ref_curriculums ON ref_curriculums.code = 'NATIONAL';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'schools';
-  SELECT count(*) INTO n_out FROM public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_schools;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1328,7 +1297,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.street) AS text) COLLATE pg_catalog."C", CAST((t.city) AS text) COLLATE pg_catalog."C", CAST((t.region) AS text) COLLATE pg_catalog."C", CAST((t.postal_code) AS text) COLLATE pg_catalog."C", CAST((t.country) AS text) COLLATE pg_catalog."C", CAST((t.curriculum_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
-    FROM public.schools AS t
+    FROM ONLY public.schools AS t
     JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1355,9 +1324,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.schools AS t
+  FROM ONLY public.schools AS t
   JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-  WHERE t.curriculum_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.curriculums AS _parent WHERE _parent.id = (t.curriculum_id));
+  WHERE t.curriculum_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.curriculums AS _parent WHERE _parent.id = (t.curriculum_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  schools: no orphans through schools_curriculum_id_fkey';
   ELSE
@@ -1391,7 +1360,7 @@ BEGIN
   FROM v1.schools s
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'administrator';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_admin_users;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1471,7 +1440,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C"
-    FROM public.users AS t
+    FROM ONLY public.users AS t
     JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1514,9 +1483,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.users AS t
+  FROM ONLY public.users AS t
   JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
-  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
+  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  admin_users: no orphans through users_user_type_id_fkey';
   ELSE
@@ -1538,10 +1507,10 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.users AS t
+  FROM ONLY public.users AS t
   JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
   WHERE t.password_hash IS NULL
-       OR EXISTS (SELECT 1 FROM public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
+       OR EXISTS (SELECT 1 FROM ONLY public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
        OR CAST(t.password_hash AS text) !~ '^\$2[aby]\$06\$[./A-Za-z0-9]{53}$';
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  admin_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6';
@@ -1578,7 +1547,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'admin'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'admin_roles';
-  SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_admin_roles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1616,7 +1585,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
-    FROM public.user_roles AS t
+    FROM ONLY public.user_roles AS t
     JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1643,9 +1612,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
-  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (t.role_id));
+  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (t.role_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  admin_roles: no orphans through user_roles_role_id_fkey';
   ELSE
@@ -1667,9 +1636,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
-  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (t.school_id));
+  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (t.school_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  admin_roles: no orphans through user_roles_school_id_fkey';
   ELSE
@@ -1691,9 +1660,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  admin_roles: no orphans through user_roles_user_id_fkey';
   ELSE
@@ -1728,7 +1697,7 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.split_name(t.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'staff';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_teacher_users;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1845,7 +1814,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
-    FROM public.users AS t
+    FROM ONLY public.users AS t
     JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1897,9 +1866,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.users AS t
+  FROM ONLY public.users AS t
   JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
+  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  teacher_users: no orphans through users_user_type_id_fkey';
   ELSE
@@ -1921,10 +1890,10 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.users AS t
+  FROM ONLY public.users AS t
   JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
   WHERE t.password_hash IS NULL
-       OR EXISTS (SELECT 1 FROM public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
+       OR EXISTS (SELECT 1 FROM ONLY public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
        OR CAST(t.password_hash AS text) !~ '^\$2[aby]\$06\$[./A-Za-z0-9]{53}$';
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  teacher_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6';
@@ -1961,7 +1930,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'teacher'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_roles';
-  SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_teacher_roles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1999,7 +1968,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
-    FROM public.user_roles AS t
+    FROM ONLY public.user_roles AS t
     JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -2026,9 +1995,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (t.role_id));
+  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (t.role_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  teacher_roles: no orphans through user_roles_role_id_fkey';
   ELSE
@@ -2050,9 +2019,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (t.school_id));
+  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (t.school_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  teacher_roles: no orphans through user_roles_school_id_fkey';
   ELSE
@@ -2074,9 +2043,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  teacher_roles: no orphans through user_roles_user_id_fkey';
   ELSE
@@ -2113,7 +2082,7 @@ BEGIN
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = t.school_id
        LEFT JOIN public.subjects AS ref_subjects ON ref_subjects.code = CASE t.subject WHEN 'Mathematics' THEN 'MATH' WHEN 'English' THEN 'ENG' WHEN 'Science' THEN 'SCI' WHEN 'History' THEN 'HIST' WHEN 'Art' THEN 'ART' END;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'teacher_profiles';
-  SELECT count(*) INTO n_out FROM public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id;
+  SELECT count(*) INTO n_out FROM ONLY public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_teacher_profiles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -2155,7 +2124,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C", CAST((t.subject_id) AS text) COLLATE pg_catalog."C", CAST((t.street) AS text) COLLATE pg_catalog."C", CAST((t.city) AS text) COLLATE pg_catalog."C", CAST((t.region) AS text) COLLATE pg_catalog."C", CAST((t.postal_code) AS text) COLLATE pg_catalog."C", CAST((t.country) AS text) COLLATE pg_catalog."C"
-    FROM public.teacher_profiles AS t
+    FROM ONLY public.teacher_profiles AS t
     JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -2182,9 +2151,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.teacher_profiles AS t
+  FROM ONLY public.teacher_profiles AS t
   JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (t.school_id));
+  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (t.school_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  teacher_profiles: no orphans through teacher_profiles_school_id_fkey';
   ELSE
@@ -2206,9 +2175,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.teacher_profiles AS t
+  FROM ONLY public.teacher_profiles AS t
   JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE t.subject_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.subjects AS _parent WHERE _parent.id = (t.subject_id));
+  WHERE t.subject_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.subjects AS _parent WHERE _parent.id = (t.subject_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  teacher_profiles: no orphans through teacher_profiles_subject_id_fkey';
   ELSE
@@ -2230,9 +2199,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.teacher_profiles AS t
+  FROM ONLY public.teacher_profiles AS t
   JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  teacher_profiles: no orphans through teacher_profiles_user_id_fkey';
   ELSE
@@ -2267,7 +2236,7 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.split_name(p.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'guardian';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_parent_users;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -2384,7 +2353,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
-    FROM public.users AS t
+    FROM ONLY public.users AS t
     JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -2436,9 +2405,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.users AS t
+  FROM ONLY public.users AS t
   JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
+  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  parent_users: no orphans through users_user_type_id_fkey';
   ELSE
@@ -2460,10 +2429,10 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.users AS t
+  FROM ONLY public.users AS t
   JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
   WHERE t.password_hash IS NULL
-       OR EXISTS (SELECT 1 FROM public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
+       OR EXISTS (SELECT 1 FROM ONLY public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
        OR CAST(t.password_hash AS text) !~ '^\$2[aby]\$06\$[./A-Za-z0-9]{53}$';
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  parent_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6';
@@ -2500,7 +2469,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'parent'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_roles';
-  SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_parent_roles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -2538,7 +2507,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
-    FROM public.user_roles AS t
+    FROM ONLY public.user_roles AS t
     JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -2565,9 +2534,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (t.role_id));
+  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (t.role_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  parent_roles: no orphans through user_roles_role_id_fkey';
   ELSE
@@ -2589,9 +2558,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (t.school_id));
+  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (t.school_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  parent_roles: no orphans through user_roles_school_id_fkey';
   ELSE
@@ -2613,9 +2582,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  parent_roles: no orphans through user_roles_user_id_fkey';
   ELSE
@@ -2651,7 +2620,7 @@ BEGIN
        LEFT JOIN _pgmig.map_parent_users AS id_parent_users ON id_parent_users.source_id = p.id
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = p.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'parent_profiles';
-  SELECT count(*) INTO n_out FROM public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id;
+  SELECT count(*) INTO n_out FROM ONLY public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_parent_profiles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -2691,7 +2660,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C", CAST((t.street) AS text) COLLATE pg_catalog."C", CAST((t.city) AS text) COLLATE pg_catalog."C", CAST((t.region) AS text) COLLATE pg_catalog."C", CAST((t.postal_code) AS text) COLLATE pg_catalog."C", CAST((t.country) AS text) COLLATE pg_catalog."C"
-    FROM public.parent_profiles AS t
+    FROM ONLY public.parent_profiles AS t
     JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -2718,9 +2687,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.parent_profiles AS t
+  FROM ONLY public.parent_profiles AS t
   JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (t.school_id));
+  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (t.school_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  parent_profiles: no orphans through parent_profiles_school_id_fkey';
   ELSE
@@ -2742,9 +2711,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.parent_profiles AS t
+  FROM ONLY public.parent_profiles AS t
   JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  parent_profiles: no orphans through parent_profiles_user_id_fkey';
   ELSE
@@ -2779,7 +2748,7 @@ BEGIN
        CROSS JOIN LATERAL _pgmig.split_name(s.full_name) AS n
        LEFT JOIN public.user_types AS ref_user_types ON ref_user_types.code = 'learner';
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_student_users;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -2896,7 +2865,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C", CAST((t.phone) AS text) COLLATE pg_catalog."C", CAST((t.first_name) AS text) COLLATE pg_catalog."C", CAST((t.middle_name) AS text) COLLATE pg_catalog."C", CAST((t.last_name) AS text) COLLATE pg_catalog."C", CAST((t.must_reset_password) AS text) COLLATE pg_catalog."C", CAST((t.user_type_id) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
-    FROM public.users AS t
+    FROM ONLY public.users AS t
     JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -2948,9 +2917,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.users AS t
+  FROM ONLY public.users AS t
   JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
+  WHERE t.user_type_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.user_types AS _parent WHERE _parent.id = (t.user_type_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  student_users: no orphans through users_user_type_id_fkey';
   ELSE
@@ -2972,10 +2941,10 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.users AS t
+  FROM ONLY public.users AS t
   JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
   WHERE t.password_hash IS NULL
-       OR EXISTS (SELECT 1 FROM public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
+       OR EXISTS (SELECT 1 FROM ONLY public.users AS other WHERE other.password_hash = t.password_hash AND other.ctid <> t.ctid)
        OR CAST(t.password_hash AS text) !~ '^\$2[aby]\$06\$[./A-Za-z0-9]{53}$';
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  student_users: password_hash (_pgmig.new_password_hash(6)) not comparable; checked: set, no other row has it, bcrypt, cost 6';
@@ -3012,7 +2981,7 @@ BEGIN
        LEFT JOIN public.roles AS ref_roles ON ref_roles.code = 'student'
        LEFT JOIN _pgmig.map_schools AS id_schools ON id_schools.source_id = s.school_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_roles';
-  SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_student_roles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -3050,7 +3019,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C"
-    FROM public.user_roles AS t
+    FROM ONLY public.user_roles AS t
     JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -3077,9 +3046,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (t.role_id));
+  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (t.role_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  student_roles: no orphans through user_roles_role_id_fkey';
   ELSE
@@ -3101,9 +3070,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (t.school_id));
+  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (t.school_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  student_roles: no orphans through user_roles_school_id_fkey';
   ELSE
@@ -3125,9 +3094,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  student_roles: no orphans through user_roles_user_id_fkey';
   ELSE
@@ -3165,7 +3134,7 @@ BEGIN
        LEFT JOIN public.grade_systems AS ref_grade_systems ON ref_grade_systems.code = 'K12'
        LEFT JOIN public.class_levels AS ref_class_levels ON ref_class_levels.grade_system_id = ref_grade_systems.id AND ref_class_levels.code = 'G' || SUBSTRING(s.grade FROM '^Grade ([0-9]+)$');
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'school' AND step = 'student_profiles';
-  SELECT count(*) INTO n_out FROM public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id;
+  SELECT count(*) INTO n_out FROM ONLY public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_student_profiles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -3205,7 +3174,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.school_id) AS text) COLLATE pg_catalog."C", CAST((t.parent_user_id) AS text) COLLATE pg_catalog."C", CAST((t.class_level_id) AS text) COLLATE pg_catalog."C", CAST((t.date_of_birth) AS text) COLLATE pg_catalog."C"
-    FROM public.student_profiles AS t
+    FROM ONLY public.student_profiles AS t
     JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -3232,9 +3201,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.student_profiles AS t
+  FROM ONLY public.student_profiles AS t
   JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE t.class_level_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.class_levels AS _parent WHERE _parent.id = (t.class_level_id));
+  WHERE t.class_level_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.class_levels AS _parent WHERE _parent.id = (t.class_level_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  student_profiles: no orphans through student_profiles_class_level_id_fkey';
   ELSE
@@ -3256,9 +3225,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.student_profiles AS t
+  FROM ONLY public.student_profiles AS t
   JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE t.parent_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.parent_user_id));
+  WHERE t.parent_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.parent_user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  student_profiles: no orphans through student_profiles_parent_user_id_fkey';
   ELSE
@@ -3280,9 +3249,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.student_profiles AS t
+  FROM ONLY public.student_profiles AS t
   JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.schools AS _parent WHERE _parent.id = (t.school_id));
+  WHERE t.school_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.schools AS _parent WHERE _parent.id = (t.school_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  student_profiles: no orphans through student_profiles_school_id_fkey';
   ELSE
@@ -3304,9 +3273,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.student_profiles AS t
+  FROM ONLY public.student_profiles AS t
   JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  student_profiles: no orphans through student_profiles_user_id_fkey';
   ELSE
@@ -3336,9 +3305,9 @@ BEGIN
     WHERE w.model = 'school' AND w.table_name = 'public.schools'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.schools AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.schools AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.schools AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.schools AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_schools AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.schools: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -3368,9 +3337,9 @@ BEGIN
     WHERE w.model = 'school' AND w.table_name = 'public.users'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_users AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -3400,9 +3369,9 @@ BEGIN
     WHERE w.model = 'school' AND w.table_name = 'public.user_roles'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_admin_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_roles AS mapped WHERE mapped.id = t.id) AND NOT EXISTS (SELECT 1 FROM _pgmig.map_student_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.user_roles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -3432,9 +3401,9 @@ BEGIN
     WHERE w.model = 'school' AND w.table_name = 'public.teacher_profiles'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.teacher_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id);
+  SELECT count(*) INTO n_extra FROM ONLY public.teacher_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.user_id)::text AS k FROM public.teacher_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.user_id)::text AS k FROM ONLY public.teacher_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_teacher_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.teacher_profiles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -3464,9 +3433,9 @@ BEGIN
     WHERE w.model = 'school' AND w.table_name = 'public.parent_profiles'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.parent_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id);
+  SELECT count(*) INTO n_extra FROM ONLY public.parent_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.user_id)::text AS k FROM public.parent_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.user_id)::text AS k FROM ONLY public.parent_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_parent_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.parent_profiles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -3496,9 +3465,9 @@ BEGIN
     WHERE w.model = 'school' AND w.table_name = 'public.student_profiles'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.student_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id);
+  SELECT count(*) INTO n_extra FROM ONLY public.student_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.user_id)::text AS k FROM public.student_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.user_id)::text AS k FROM ONLY public.student_profiles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_student_profiles AS mapped WHERE mapped.user_id = t.user_id) ORDER BY t.user_id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.student_profiles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN

@@ -695,17 +695,17 @@ BEGIN
   END IF;
 END
 $guard$;
-COPY (SELECT t.* FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'users.v2.csv'
-COPY (SELECT t.* FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'prayers.v2.csv'
-COPY (SELECT t.* FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'prayer_marks.v2.csv'
-COPY (SELECT t.* FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token ORDER BY t.token)
+COPY (SELECT t.* FROM ONLY public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token ORDER BY t.token)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'invites.v2.csv'
-COPY (SELECT t.* FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'roles.v2.csv'
-COPY (SELECT t.* FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id ORDER BY t.user_id, t.role_id)
+COPY (SELECT t.* FROM ONLY public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id ORDER BY t.user_id, t.role_id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'user_roles.v2.csv'
 COPY (SELECT t.* FROM v1.invitetoken AS t ORDER BY t.token)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.invitetoken.csv'

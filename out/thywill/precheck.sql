@@ -1154,7 +1154,7 @@ BEGIN
     AND NOT coalesce((btrim(u.display_name) = ''), false)
     AND NOT coalesce((u.id = '12232388dbed436bbcc061e60e47ed99'), false)
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
-      AND EXISTS (SELECT 1 FROM public.users AS _existing WHERE _existing.id = (u.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.users AS _existing WHERE _existing.id = (u.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  users: UNIQUE users_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1394,7 +1394,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.prayers AS _existing WHERE _existing.id = (p.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.prayers AS _existing WHERE _existing.id = (p.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  prayers: UNIQUE prayers_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1413,7 +1413,7 @@ BEGIN
     AND NOT coalesce((a.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (p.author_id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (p.author_id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (p.author_id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (p.author_id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1687,7 +1687,7 @@ BEGIN
     AND NOT coalesce((u.id IS NULL), false)
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.prayer_marks AS _existing WHERE _existing.id = (m.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.prayer_marks AS _existing WHERE _existing.id = (m.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  prayer_marks: UNIQUE prayer_marks_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1710,7 +1710,7 @@ BEGIN
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
       AND (m.prayer_id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.prayers AS _parent WHERE _parent.id = (m.prayer_id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.prayers AS _parent WHERE _parent.id = (m.prayer_id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_prayers AS _parent_map WHERE _parent_map.id = (m.prayer_id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1734,7 +1734,7 @@ BEGIN
     AND NOT coalesce((id_users.id IS NULL), false)
     AND NOT coalesce((id_prayers.id IS NULL), false)
       AND (m.user_id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (m.user_id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (m.user_id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (m.user_id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1921,7 +1921,7 @@ BEGIN
        LEFT JOIN pg_temp.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_users.id IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.invites AS _existing WHERE _existing.token = (i.token))
+      AND EXISTS (SELECT 1 FROM ONLY public.invites AS _existing WHERE _existing.token = (i.token))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  invites: UNIQUE invites_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1939,7 +1939,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (i.created_by_user) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (i.created_by_user))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (i.created_by_user))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (i.created_by_user))
   ) AS found;
   IF n_found > 0 THEN
@@ -1958,7 +1958,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_invites AS earlier WHERE earlier.token = i.token AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (id_users_2.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (id_users_2.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (id_users_2.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (id_users_2.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2077,7 +2077,7 @@ BEGIN
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.roles AS _existing WHERE _existing.id = (r.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.roles AS _existing WHERE _existing.id = (r.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  roles: UNIQUE roles_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2091,7 +2091,7 @@ BEGIN
     SELECT (jsonb_build_object('id', r.id))::text AS k, row_number() OVER (ORDER BY (jsonb_build_object('id', r.id))::text) AS rn
     FROM v1.role r
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS earlier WHERE earlier.id = r.id AND earlier.pgmig_wave IS NOT NULL)
-      AND EXISTS (SELECT 1 FROM public.roles AS _existing WHERE _existing.name = (r.name))
+      AND EXISTS (SELECT 1 FROM ONLY public.roles AS _existing WHERE _existing.name = (r.name))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  roles: UNIQUE roles_name_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2265,7 +2265,7 @@ BEGIN
        LEFT JOIN pg_temp.map_users AS id_users ON id_users.id = r.user_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_users.id IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.user_roles AS _existing WHERE _existing.user_id = (r.user_id) AND _existing.role_id = (r.role_id))
+      AND EXISTS (SELECT 1 FROM ONLY public.user_roles AS _existing WHERE _existing.user_id = (r.user_id) AND _existing.role_id = (r.role_id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  user_roles: UNIQUE user_roles_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2282,7 +2282,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.role_id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (r.role_id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (r.role_id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_roles AS _parent_map WHERE _parent_map.id = (r.role_id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2300,7 +2300,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_user_roles AS earlier WHERE earlier.user_id = r.user_id AND earlier.role_id = r.role_id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_users.id IS NULL), false)
       AND (r.user_id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (r.user_id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (r.user_id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_users AS _parent_map WHERE _parent_map.id = (r.user_id))
   ) AS found;
   IF n_found > 0 THEN

@@ -221,7 +221,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '0145de806e16fc7c5023ce61eefdc456a01eb8ae623f59017b6ec48ebb498d71';
+SET pgmig.fingerprint = 'c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -434,20 +434,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -459,26 +458,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -499,7 +490,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -508,7 +501,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -516,13 +509,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -712,12 +702,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -770,19 +755,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -791,9 +763,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -830,9 +799,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0145de806e16fc7c5023ce61eefdc456a01eb8ae623f59017b6ec48ebb498d71';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0145de806e16fc7c5023ce61eefdc456a01eb8ae623f59017b6ec48ebb498d71; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -946,12 +915,12 @@ DECLARE
 BEGIN
   -- public.user_roles, step user_roles (model.yaml:78): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
+  FROM ONLY public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id, 'role_id', t.role_id)::text AS key
-          FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
+          FROM ONLY public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -965,7 +934,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_user_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.user_roles AS t WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.user_roles AS t WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -979,12 +948,12 @@ BEGIN
   END IF;
   -- public.roles, step roles (model.yaml:74): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
+  FROM ONLY public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
+          FROM ONLY public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -998,7 +967,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_roles AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.roles AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1012,12 +981,12 @@ BEGIN
   END IF;
   -- public.invites, step invites (model.yaml:62): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
+  FROM ONLY public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('token', t.token)::text AS key
-          FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
+          FROM ONLY public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1031,7 +1000,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_invites AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.invites AS t WHERE t.token = mapped.token);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.invites AS t WHERE t.token = mapped.token);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.invites', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1045,12 +1014,12 @@ BEGIN
   END IF;
   -- public.prayer_marks, step prayer_marks (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
+  FROM ONLY public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
+          FROM ONLY public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1064,7 +1033,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_prayer_marks AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.prayer_marks AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.prayer_marks AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1078,12 +1047,12 @@ BEGIN
   END IF;
   -- public.prayers, step prayers (model.yaml:34): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
+  FROM ONLY public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
+          FROM ONLY public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1097,7 +1066,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_prayers AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.prayers AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.prayers AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.prayers', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1111,12 +1080,12 @@ BEGIN
   END IF;
   -- public.users, step users (model.yaml:13): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+  FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
+          FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1130,7 +1099,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_users AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.users AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1144,8 +1113,8 @@ BEGIN
   END IF;
   -- public.invites (created_by_user_id) → public.users (invites_created_by_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.invites AS c
-  WHERE (c.created_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.invites AS c
+  WHERE (c.created_by_user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1155,8 +1124,8 @@ BEGIN
   END IF;
   -- public.invites (used_by_user_id) → public.users (invites_used_by_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.invites AS c
-  WHERE (c.used_by_user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.invites AS c
+  WHERE (c.used_by_user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE c.token = mapped.token);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1166,8 +1135,8 @@ BEGIN
   END IF;
   -- public.prayer_marks (prayer_id) → public.prayers (prayer_marks_prayer_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.prayer_marks AS c
-  WHERE (c.prayer_id) IN (SELECT t.id FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.prayer_marks AS c
+  WHERE (c.prayer_id) IN (SELECT t.id FROM ONLY public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1177,8 +1146,8 @@ BEGIN
   END IF;
   -- public.prayer_marks (user_id) → public.users (prayer_marks_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.prayer_marks AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.prayer_marks AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1188,8 +1157,8 @@ BEGIN
   END IF;
   -- public.prayers (author_id) → public.users (prayers_author_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.prayers AS c
-  WHERE (c.author_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.prayers AS c
+  WHERE (c.author_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1199,8 +1168,8 @@ BEGIN
   END IF;
   -- public.user_roles (role_id) → public.roles (user_roles_role_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.user_roles AS c
-  WHERE (c.role_id) IN (SELECT t.id FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.user_roles AS c
+  WHERE (c.role_id) IN (SELECT t.id FROM ONLY public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1210,8 +1179,8 @@ BEGIN
   END IF;
   -- public.user_roles (user_id) → public.users (user_roles_user_id_fkey, ON DELETE NO ACTION): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.user_roles AS c
-  WHERE (c.user_id) IN (SELECT t.id FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.user_roles AS c
+  WHERE (c.user_id) IN (SELECT t.id FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE c.user_id = mapped.user_id AND c.role_id = mapped.role_id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1254,7 +1223,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_user_roles') IS NOT NULL THEN
-    DELETE FROM public.user_roles AS t
+    DELETE FROM ONLY public.user_roles AS t
     USING _pgmig.map_user_roles AS mapped
     WHERE t.user_id = mapped.user_id AND t.role_id = mapped.role_id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1287,7 +1256,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_roles') IS NOT NULL THEN
-    DELETE FROM public.roles AS t
+    DELETE FROM ONLY public.roles AS t
     USING _pgmig.map_roles AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1320,7 +1289,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_invites') IS NOT NULL THEN
-    DELETE FROM public.invites AS t
+    DELETE FROM ONLY public.invites AS t
     USING _pgmig.map_invites AS mapped
     WHERE t.token = mapped.token AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1353,7 +1322,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_prayer_marks') IS NOT NULL THEN
-    DELETE FROM public.prayer_marks AS t
+    DELETE FROM ONLY public.prayer_marks AS t
     USING _pgmig.map_prayer_marks AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1386,7 +1355,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_prayers') IS NOT NULL THEN
-    DELETE FROM public.prayers AS t
+    DELETE FROM ONLY public.prayers AS t
     USING _pgmig.map_prayers AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1419,7 +1388,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_users') IS NOT NULL THEN
-    DELETE FROM public.users AS t
+    DELETE FROM ONLY public.users AS t
     USING _pgmig.map_users AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;

@@ -328,20 +328,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -353,26 +352,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -393,7 +384,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -402,7 +395,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -410,13 +403,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -606,12 +596,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -664,19 +649,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -685,9 +657,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -726,9 +695,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '0145de806e16fc7c5023ce61eefdc456a01eb8ae623f59017b6ec48ebb498d71';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 0145de806e16fc7c5023ce61eefdc456a01eb8ae623f59017b6ec48ebb498d71; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile c17db92773cb1e66b4819f2048c8138f5b62a7be9781f88ae2957dc8d23aef8e; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -954,7 +923,7 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1."user" u;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'users';
-  SELECT count(*) INTO n_out FROM public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_users;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -995,7 +964,7 @@ BEGIN
     AND NOT coalesce((u.id !~ '^[0-9a-f]{32}$'), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.display_name) AS text) COLLATE pg_catalog."C", CAST((t.religious_preference) AS text) COLLATE pg_catalog."C", CAST((t.prayer_style) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.updated_at) AS text) COLLATE pg_catalog."C", CAST((t.is_active) AS text) COLLATE pg_catalog."C", CAST((t.email) AS text) COLLATE pg_catalog."C"
-    FROM public.users AS t
+    FROM ONLY public.users AS t
     JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1035,7 +1004,7 @@ BEGIN
        LEFT JOIN v1."user" a ON a.id = p.author_id
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = p.author_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayers';
-  SELECT count(*) INTO n_out FROM public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_prayers;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1075,7 +1044,7 @@ BEGIN
     AND NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.author_id) AS text) COLLATE pg_catalog."C", CAST((t.text) AS text) COLLATE pg_catalog."C", CAST((t.generated_prayer) AS text) COLLATE pg_catalog."C", CAST((t.target_audience) AS text) COLLATE pg_catalog."C", CAST((t.is_flagged) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C"
-    FROM public.prayers AS t
+    FROM ONLY public.prayers AS t
     JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1102,9 +1071,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.prayers AS t
+  FROM ONLY public.prayers AS t
   JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-  WHERE t.author_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.author_id));
+  WHERE t.author_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.author_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  prayers: no orphans through prayers_author_id_fkey';
   ELSE
@@ -1141,7 +1110,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = m.user_id
        LEFT JOIN _pgmig.map_prayers AS id_prayers ON id_prayers.id = m.prayer_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'prayer_marks';
-  SELECT count(*) INTO n_out FROM public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_prayer_marks;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1182,7 +1151,7 @@ BEGIN
     AND NOT coalesce((id_prayers.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.prayer_id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.marked_at) AS text) COLLATE pg_catalog."C"
-    FROM public.prayer_marks AS t
+    FROM ONLY public.prayer_marks AS t
     JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1209,9 +1178,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.prayer_marks AS t
+  FROM ONLY public.prayer_marks AS t
   JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-  WHERE t.prayer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.prayers AS _parent WHERE _parent.id = (t.prayer_id));
+  WHERE t.prayer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.prayers AS _parent WHERE _parent.id = (t.prayer_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  prayer_marks: no orphans through prayer_marks_prayer_id_fkey';
   ELSE
@@ -1233,9 +1202,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.prayer_marks AS t
+  FROM ONLY public.prayer_marks AS t
   JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  prayer_marks: no orphans through prayer_marks_user_id_fkey';
   ELSE
@@ -1270,7 +1239,7 @@ BEGIN
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = i.created_by_user
        LEFT JOIN _pgmig.map_users AS id_users_2 ON id_users_2.id = i.used_by_user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'invites';
-  SELECT count(*) INTO n_out FROM public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token;
+  SELECT count(*) INTO n_out FROM ONLY public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_invites;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1307,7 +1276,7 @@ BEGIN
     WHERE NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.token) AS text) COLLATE pg_catalog."C", CAST((t.created_by_user_id) AS text) COLLATE pg_catalog."C", CAST((t.used_by_user_id) AS text) COLLATE pg_catalog."C", CAST((t.used) AS text) COLLATE pg_catalog."C", CAST((t.expires_at) AS text) COLLATE pg_catalog."C"
-    FROM public.invites AS t
+    FROM ONLY public.invites AS t
     JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1334,9 +1303,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.invites AS t
+  FROM ONLY public.invites AS t
   JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-  WHERE t.created_by_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.created_by_user_id));
+  WHERE t.created_by_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.created_by_user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  invites: no orphans through invites_created_by_user_id_fkey';
   ELSE
@@ -1358,9 +1327,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.invites AS t
+  FROM ONLY public.invites AS t
   JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-  WHERE t.used_by_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.used_by_user_id));
+  WHERE t.used_by_user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.used_by_user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  invites: no orphans through invites_used_by_user_id_fkey';
   ELSE
@@ -1393,7 +1362,7 @@ BEGIN
   INTO n_in, n_filtered
   FROM v1.role r;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'roles';
-  SELECT count(*) INTO n_out FROM public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_roles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1425,7 +1394,7 @@ BEGIN
     WHERE true
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C"
-    FROM public.roles AS t
+    FROM ONLY public.roles AS t
     JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1464,7 +1433,7 @@ BEGIN
   FROM v1.user_role r
        LEFT JOIN _pgmig.map_users AS id_users ON id_users.id = r.user_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'thywill' AND step = 'user_roles';
-  SELECT count(*) INTO n_out FROM public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id;
+  SELECT count(*) INTO n_out FROM ONLY public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_user_roles;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1498,7 +1467,7 @@ BEGIN
     WHERE NOT coalesce((id_users.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.role_id) AS text) COLLATE pg_catalog."C", CAST((t.granted_at) AS text) COLLATE pg_catalog."C"
-    FROM public.user_roles AS t
+    FROM ONLY public.user_roles AS t
     JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1525,9 +1494,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.roles AS _parent WHERE _parent.id = (t.role_id));
+  WHERE t.role_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.roles AS _parent WHERE _parent.id = (t.role_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  user_roles: no orphans through user_roles_role_id_fkey';
   ELSE
@@ -1549,9 +1518,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.user_roles AS t
+  FROM ONLY public.user_roles AS t
   JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.users AS _parent WHERE _parent.id = (t.user_id));
+  WHERE t.user_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.users AS _parent WHERE _parent.id = (t.user_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  user_roles: no orphans through user_roles_user_id_fkey';
   ELSE
@@ -1581,9 +1550,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.users'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.users AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_users AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.users: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1613,9 +1582,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.prayers'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.prayers AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayers AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.prayers: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1645,9 +1614,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.prayer_marks'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.prayer_marks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_prayer_marks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.prayer_marks: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1677,9 +1646,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.invites'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token);
+  SELECT count(*) INTO n_extra FROM ONLY public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.token)::text AS k FROM public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token) ORDER BY t.token LIMIT 5) AS x;
+  FROM (SELECT ROW(t.token)::text AS k FROM ONLY public.invites AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_invites AS mapped WHERE mapped.token = t.token) ORDER BY t.token LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.invites: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1709,9 +1678,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.roles'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_roles AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.roles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1741,9 +1710,9 @@ BEGIN
     WHERE w.model = 'thywill' AND w.table_name = 'public.user_roles'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id);
+  SELECT count(*) INTO n_extra FROM ONLY public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.user_id, t.role_id)::text AS k FROM public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id) ORDER BY t.user_id, t.role_id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.user_id, t.role_id)::text AS k FROM ONLY public.user_roles AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_user_roles AS mapped WHERE mapped.user_id = t.user_id AND mapped.role_id = t.role_id) ORDER BY t.user_id, t.role_id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.user_roles: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN

@@ -690,17 +690,17 @@ BEGIN
   END IF;
 END
 $guard$;
-COPY (SELECT t.* FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'workout_plans.v2.csv'
-COPY (SELECT t.* FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'workout_weeks.v2.csv'
-COPY (SELECT t.* FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'workout_days.v2.csv'
-COPY (SELECT t.* FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'exercises.v2.csv'
-COPY (SELECT t.* FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'workout_sessions.v2.csv'
-COPY (SELECT t.* FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id ORDER BY t.id)
+COPY (SELECT t.* FROM ONLY public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'exercise_logs.v2.csv'
 COPY (SELECT t.* FROM v1.exercise_logs AS t ORDER BY t.id)
   TO STDOUT WITH (FORMAT csv, HEADER) \g 'v1.exercise_logs.csv'

@@ -204,7 +204,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b639da6abd96f9f2ed235872f9ff4a6c7deb7752f238a2422432fd69b7f0fe12';
+SET pgmig.fingerprint = '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -633,20 +633,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -658,26 +657,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -698,7 +689,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -707,7 +700,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -715,13 +708,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -911,12 +901,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -969,19 +954,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -990,9 +962,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -1128,9 +1097,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b639da6abd96f9f2ed235872f9ff4a6c7deb7752f238a2422432fd69b7f0fe12';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b639da6abd96f9f2ed235872f9ff4a6c7deb7752f238a2422432fd69b7f0fe12; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1199,12 +1168,12 @@ $seals$;
 -- The rows each filled table holds before migrate, counted when migrate first runs: verify
 -- fails on a row no id map holds in a table that was empty, and dates migrate's start.
 INSERT INTO _pgmig.targets (model, table_name, rows_before)
-VALUES ('workout', 'public.workout_plans', (SELECT count(*) FROM public.workout_plans)),
-       ('workout', 'public.workout_weeks', (SELECT count(*) FROM public.workout_weeks)),
-       ('workout', 'public.workout_days', (SELECT count(*) FROM public.workout_days)),
-       ('workout', 'public.exercises', (SELECT count(*) FROM public.exercises)),
-       ('workout', 'public.workout_sessions', (SELECT count(*) FROM public.workout_sessions)),
-       ('workout', 'public.exercise_logs', (SELECT count(*) FROM public.exercise_logs))
+VALUES ('workout', 'public.workout_plans', (SELECT count(*) FROM ONLY public.workout_plans)),
+       ('workout', 'public.workout_weeks', (SELECT count(*) FROM ONLY public.workout_weeks)),
+       ('workout', 'public.workout_days', (SELECT count(*) FROM ONLY public.workout_days)),
+       ('workout', 'public.exercises', (SELECT count(*) FROM ONLY public.exercises)),
+       ('workout', 'public.workout_sessions', (SELECT count(*) FROM ONLY public.workout_sessions)),
+       ('workout', 'public.exercise_logs', (SELECT count(*) FROM ONLY public.exercise_logs))
 ON CONFLICT DO NOTHING;
 -- Waves: the application writes between them. A later wave counts, in each filled table, the
 -- rows no id map holds as it begins (rows others wrote), so that verify tells them from rows
@@ -1220,42 +1189,42 @@ BEGIN
     IF pg_catalog.to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_plans AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.workout_plans AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.workout_plans', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_weeks AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.workout_weeks AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.workout_weeks', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_days AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.workout_days AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.workout_days', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.exercises AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.exercises AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.exercises', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.workout_sessions AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.workout_sessions AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.workout_sessions', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
     unmapped := '';
     IF pg_catalog.to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
       unmapped := unmapped || ' AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id)';
     END IF;
-    EXECUTE 'SELECT count(*) FROM public.exercise_logs AS t WHERE true' || unmapped INTO n_others;
+    EXECUTE 'SELECT count(*) FROM ONLY public.exercise_logs AS t WHERE true' || unmapped INTO n_others;
     INSERT INTO _pgmig.wave_targets (model, table_name, wave, rows_of_others)
     VALUES ('workout', 'public.exercise_logs', pg_catalog.current_setting('pgmig.wave')::integer, n_others);
   END IF;
@@ -2082,12 +2051,12 @@ SET client_min_messages = warning;
 -- step workout_weeks (model.yaml:33)
 ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_workout_weeks AS mapped SET row_digest = md5((t.*)::text)
-FROM public.workout_weeks AS t
+FROM ONLY public.workout_weeks AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step workout_days (model.yaml:47)
 ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
 UPDATE _pgmig.map_workout_days AS mapped SET row_digest = md5((t.*)::text)
-FROM public.workout_days AS t
+FROM ONLY public.workout_days AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step exercises (model.yaml:68): taken at its insert
 -- step workout_sessions (model.yaml:99): taken at its insert

@@ -1310,7 +1310,7 @@ BEGIN
        ) AS p
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((p.user_id IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.id = (p.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.workout_plans AS _existing WHERE _existing.id = (p.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_plans: UNIQUE workout_plans_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1334,7 +1334,7 @@ BEGIN
        ) AS p
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS earlier WHERE earlier.id = p.id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((p.user_id IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.workout_plans AS _existing WHERE _existing.user_id = (p.user_id) AND _existing.name = (CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END))
+      AND EXISTS (SELECT 1 FROM ONLY public.workout_plans AS _existing WHERE _existing.user_id = (p.user_id) AND _existing.name = (CASE WHEN p.dup_rank = 1 THEN p.name ELSE p.name || '-' || p.dup_rank END))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_plans: UNIQUE workout_plans_user_id_name_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1547,7 +1547,7 @@ BEGIN
        LEFT JOIN pg_temp.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_workout_plans.id IS NOT NULL), false)
-      AND EXISTS (SELECT 1 FROM public.workout_weeks AS _existing WHERE _existing.plan_id = (p.id) AND _existing.week_number = (w.n))
+      AND EXISTS (SELECT 1 FROM ONLY public.workout_weeks AS _existing WHERE _existing.plan_id = (p.id) AND _existing.week_number = (w.n))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_weeks: UNIQUE workout_weeks_plan_id_week_number_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1565,7 +1565,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS earlier WHERE earlier.source_id = p.id AND earlier.n = w.n AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_workout_plans.id IS NOT NULL), false)
       AND (p.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (p.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_plans AS _parent WHERE _parent.id = (p.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS _parent_map WHERE _parent_map.id = (p.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -1845,7 +1845,7 @@ BEGIN
        LEFT JOIN pg_temp.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_workout_weeks.id IS NOT NULL), false)
-      AND EXISTS (SELECT 1 FROM public.workout_days AS _existing WHERE _existing.week_id = (id_workout_weeks.id) AND _existing.day_label = (d.day_label))
+      AND EXISTS (SELECT 1 FROM ONLY public.workout_days AS _existing WHERE _existing.week_id = (id_workout_weeks.id) AND _existing.day_label = (d.day_label))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_days: UNIQUE workout_days_week_id_day_label_key: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -1873,7 +1873,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS earlier WHERE earlier.plan_id = d.plan_id AND earlier.n = w.n AND earlier.day_label = d.day_label AND earlier.pgmig_wave IS NOT NULL)
     AND coalesce((id_workout_weeks.id IS NOT NULL), false)
       AND (id_workout_weeks.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.workout_weeks AS _parent WHERE _parent.id = (id_workout_weeks.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_weeks AS _parent WHERE _parent.id = (id_workout_weeks.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_weeks AS _parent_map WHERE _parent_map.id = (id_workout_weeks.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2353,7 +2353,7 @@ BEGIN
     AND NOT coalesce((p.id IS NULL), false)
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.exercises AS _existing WHERE _existing.id = (e.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.exercises AS _existing WHERE _existing.id = (e.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  exercises: UNIQUE exercises_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2374,7 +2374,7 @@ BEGIN
     AND NOT coalesce((e.sets <= 0 OR e.reps_min <= 0 OR e.weight < 0), false)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (id_workout_days.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (id_workout_days.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_days AS _parent WHERE _parent.id = (id_workout_days.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS _parent_map WHERE _parent_map.id = (id_workout_days.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2620,7 +2620,7 @@ BEGIN
        LEFT JOIN pg_temp.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.workout_sessions AS _existing WHERE _existing.id = (s.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.workout_sessions AS _existing WHERE _existing.id = (s.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  workout_sessions: UNIQUE workout_sessions_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2639,7 +2639,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (id_workout_days.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (id_workout_days.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_days AS _parent WHERE _parent.id = (id_workout_days.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_days AS _parent_map WHERE _parent_map.id = (id_workout_days.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2659,7 +2659,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS earlier WHERE earlier.id = s.id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
       AND (s.plan_id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (s.plan_id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_plans AS _parent WHERE _parent.id = (s.plan_id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_plans AS _parent_map WHERE _parent_map.id = (s.plan_id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2910,7 +2910,7 @@ BEGIN
        LEFT JOIN pg_temp.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_workout_sessions.id IS NULL), false)
-      AND EXISTS (SELECT 1 FROM public.exercise_logs AS _existing WHERE _existing.id = (l.id))
+      AND EXISTS (SELECT 1 FROM ONLY public.exercise_logs AS _existing WHERE _existing.id = (l.id))
   ) AS found;
   IF n_found > 0 THEN
     RAISE NOTICE 'BLOCKING  exercise_logs: UNIQUE exercise_logs_pkey: the value is already in V2: % rows, e.g. %', n_found, samples;
@@ -2928,7 +2928,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND (id_exercises.id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.exercises AS _parent WHERE _parent.id = (id_exercises.id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.exercises AS _parent WHERE _parent.id = (id_exercises.id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_exercises AS _parent_map WHERE _parent_map.id = (id_exercises.id))
   ) AS found;
   IF n_found > 0 THEN
@@ -2947,7 +2947,7 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.map_exercise_logs AS earlier WHERE earlier.id = l.id AND earlier.pgmig_wave IS NOT NULL)
     AND NOT coalesce((id_workout_sessions.id IS NULL), false)
       AND (l.session_id) IS NOT NULL
-        AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS _parent WHERE _parent.id = (l.session_id))
+        AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_sessions AS _parent WHERE _parent.id = (l.session_id))
         AND NOT EXISTS (SELECT 1 FROM pg_temp.map_workout_sessions AS _parent_map WHERE _parent_map.id = (l.session_id))
   ) AS found;
   IF n_found > 0 THEN

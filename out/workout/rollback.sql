@@ -207,7 +207,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'b639da6abd96f9f2ed235872f9ff4a6c7deb7752f238a2422432fd69b7f0fe12';
+SET pgmig.fingerprint = '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -420,20 +420,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -445,26 +444,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -485,7 +476,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -494,7 +487,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -502,13 +495,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -698,12 +688,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -756,19 +741,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -777,9 +749,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -816,9 +785,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b639da6abd96f9f2ed235872f9ff4a6c7deb7752f238a2422432fd69b7f0fe12';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile b639da6abd96f9f2ed235872f9ff4a6c7deb7752f238a2422432fd69b7f0fe12; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -932,12 +901,12 @@ DECLARE
 BEGIN
   -- public.exercise_logs, step exercise_logs (model.yaml:136): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
+  FROM ONLY public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
+          FROM ONLY public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -951,7 +920,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_exercise_logs AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.exercise_logs AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.exercise_logs AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -965,12 +934,12 @@ BEGIN
   END IF;
   -- public.workout_sessions, step workout_sessions (model.yaml:99): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
+  FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
+          FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -984,7 +953,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_sessions AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_sessions AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -998,12 +967,12 @@ BEGIN
   END IF;
   -- public.exercises, step exercises (model.yaml:68): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
+  FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
+          FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1017,7 +986,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_exercises AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.exercises AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.exercises AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.exercises', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1031,12 +1000,12 @@ BEGIN
   END IF;
   -- public.workout_days, step workout_days (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
+  FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
+          FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1050,7 +1019,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_days AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_days AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_days AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1064,12 +1033,12 @@ BEGIN
   END IF;
   -- public.workout_weeks, step workout_weeks (model.yaml:33): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
+  FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
+          FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1083,7 +1052,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_weeks AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_weeks AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_weeks AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1097,12 +1066,12 @@ BEGIN
   END IF;
   -- public.workout_plans, step workout_plans (model.yaml:15): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
-  FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
+  FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
   WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
-          FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
+          FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
           WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
@@ -1116,7 +1085,7 @@ BEGIN
   END IF;
   SELECT count(*) INTO n
   FROM _pgmig.map_workout_plans AS mapped
-  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS t WHERE t.id = mapped.id);
+  WHERE mapped.pgmig_wave >= undo_from AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_plans AS t WHERE t.id = mapped.id);
   IF n > 0 THEN
     RAISE NOTICE '%', pg_catalog.format('%s: %s already deleted since migrate (step %s): nothing to undo for %s',
                                        'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1130,8 +1099,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT t.id FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT t.id FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1145,8 +1114,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (session_id) → public.workout_sessions (exercise_logs_session_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.session_id) IN (SELECT t.id FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.session_id) IN (SELECT t.id FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1160,8 +1129,8 @@ BEGIN
   END IF;
   -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.exercises AS c
-  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercises AS c
+  WHERE (c.day_id) IN (SELECT t.id FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1175,8 +1144,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_days → public.exercises → public.exercise_logs).
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT c1.id FROM public.exercises AS c1 WHERE (c1.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT c1.id FROM ONLY public.exercises AS c1 WHERE (c1.day_id) IN (SELECT t.id FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c1.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
@@ -1191,8 +1160,8 @@ BEGIN
   END IF;
   -- public.workout_days (week_id) → public.workout_weeks (workout_days_week_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.workout_days AS c
-  WHERE (c.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_days AS c
+  WHERE (c.week_id) IN (SELECT t.id FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1206,8 +1175,8 @@ BEGIN
   END IF;
   -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.exercises).
   SELECT count(*) INTO n
-  FROM public.exercises AS c
-  WHERE (c.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercises AS c
+  WHERE (c.day_id) IN (SELECT c1.id FROM ONLY public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
@@ -1222,8 +1191,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs).
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT c2.id FROM public.exercises AS c2 WHERE (c2.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT c2.id FROM ONLY public.exercises AS c2 WHERE (c2.day_id) IN (SELECT c1.id FROM ONLY public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c2.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE c.id = mapped.id);
@@ -1239,8 +1208,8 @@ BEGIN
   END IF;
   -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_weeks → public.workout_days → public.workout_sessions).
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.day_id) IN (SELECT c1.id FROM public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_sessions AS c
+  WHERE (c.day_id) IN (SELECT c1.id FROM ONLY public.workout_days AS c1 WHERE (c1.week_id) IN (SELECT t.id FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c1.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
@@ -1255,8 +1224,8 @@ BEGIN
   END IF;
   -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.day_id) IN (SELECT t.id FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_sessions AS c
+  WHERE (c.day_id) IN (SELECT t.id FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1270,8 +1239,8 @@ BEGIN
   END IF;
   -- public.workout_sessions (plan_id) → public.workout_plans (workout_sessions_plan_id_fkey, ON DELETE SET NULL): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_sessions AS c
+  WHERE (c.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1285,8 +1254,8 @@ BEGIN
   END IF;
   -- public.workout_weeks (plan_id) → public.workout_plans (workout_weeks_plan_id_fkey, ON DELETE CASCADE): rows of others under migrated rows.
   SELECT count(*) INTO n
-  FROM public.workout_weeks AS c
-  WHERE (c.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_weeks AS c
+  WHERE (c.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
     finding := pg_catalog.format('%s: %s %s (%s, ON DELETE %s: %s)',
@@ -1300,8 +1269,8 @@ BEGIN
   END IF;
   -- public.workout_days (week_id) → public.workout_weeks (workout_days_week_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days).
   SELECT count(*) INTO n
-  FROM public.workout_days AS c
-  WHERE (c.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_days AS c
+  WHERE (c.week_id) IN (SELECT c1.id FROM ONLY public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c.id = mapped.id);
   IF n > 0 THEN
@@ -1316,8 +1285,8 @@ BEGIN
   END IF;
   -- public.exercises (day_id) → public.workout_days (exercises_day_id_fkey, ON DELETE CASCADE): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises).
   SELECT count(*) INTO n
-  FROM public.exercises AS c
-  WHERE (c.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercises AS c
+  WHERE (c.day_id) IN (SELECT c2.id FROM ONLY public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM ONLY public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c.id = mapped.id);
@@ -1333,8 +1302,8 @@ BEGIN
   END IF;
   -- public.exercise_logs (exercise_id) → public.exercises (exercise_logs_exercise_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.exercises → public.exercise_logs).
   SELECT count(*) INTO n
-  FROM public.exercise_logs AS c
-  WHERE (c.exercise_id) IN (SELECT c3.id FROM public.exercises AS c3 WHERE (c3.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.exercise_logs AS c
+  WHERE (c.exercise_id) IN (SELECT c3.id FROM ONLY public.exercises AS c3 WHERE (c3.day_id) IN (SELECT c2.id FROM ONLY public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM ONLY public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE c3.id = mapped.id))
@@ -1351,8 +1320,8 @@ BEGIN
   END IF;
   -- public.workout_sessions (day_id) → public.workout_days (workout_sessions_day_id_fkey, ON DELETE SET NULL): rows of others under rows CASCADE deletes with migrated ones (public.workout_plans → public.workout_weeks → public.workout_days → public.workout_sessions).
   SELECT count(*) INTO n
-  FROM public.workout_sessions AS c
-  WHERE (c.day_id) IN (SELECT c2.id FROM public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
+  FROM ONLY public.workout_sessions AS c
+  WHERE (c.day_id) IN (SELECT c2.id FROM ONLY public.workout_days AS c2 WHERE (c2.week_id) IN (SELECT c1.id FROM ONLY public.workout_weeks AS c1 WHERE (c1.plan_id) IN (SELECT t.id FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id WHERE mapped.pgmig_wave >= undo_from)
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE c1.id = mapped.id))
  AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE c2.id = mapped.id))
     AND NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE c.id = mapped.id);
@@ -1390,7 +1359,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_exercise_logs') IS NOT NULL THEN
-    DELETE FROM public.exercise_logs AS t
+    DELETE FROM ONLY public.exercise_logs AS t
     USING _pgmig.map_exercise_logs AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1423,7 +1392,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_sessions') IS NOT NULL THEN
-    DELETE FROM public.workout_sessions AS t
+    DELETE FROM ONLY public.workout_sessions AS t
     USING _pgmig.map_workout_sessions AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1456,7 +1425,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_exercises') IS NOT NULL THEN
-    DELETE FROM public.exercises AS t
+    DELETE FROM ONLY public.exercises AS t
     USING _pgmig.map_exercises AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1489,7 +1458,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_days') IS NOT NULL THEN
-    DELETE FROM public.workout_days AS t
+    DELETE FROM ONLY public.workout_days AS t
     USING _pgmig.map_workout_days AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1522,7 +1491,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_weeks') IS NOT NULL THEN
-    DELETE FROM public.workout_weeks AS t
+    DELETE FROM ONLY public.workout_weeks AS t
     USING _pgmig.map_workout_weeks AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;
@@ -1555,7 +1524,7 @@ DECLARE
 BEGIN
   -- No id map: a batched run stopped before this step began; nothing of it to undo.
   IF to_regclass('_pgmig.map_workout_plans') IS NOT NULL THEN
-    DELETE FROM public.workout_plans AS t
+    DELETE FROM ONLY public.workout_plans AS t
     USING _pgmig.map_workout_plans AS mapped
     WHERE t.id = mapped.id AND mapped.pgmig_wave >= undo_from;
     GET DIAGNOSTICS n_deleted = ROW_COUNT;

@@ -325,20 +325,19 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
-  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
-  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
-  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
+  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
+  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
+  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
-                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
-                        WHERE pg_catalog.cardinality(i.parts) > 1
+    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
+                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -350,26 +349,18 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
-  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
-  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
-  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
+  -- renamed to make room for one. Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock.
+  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
+  -- read, and LOCK refuses them.)
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      -- The relations the names mean now.
-      named (rel, writes) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
-        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
-              UNION ALL
-              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
-      ),
       written (rel) AS (
-        SELECT m.rel FROM named AS m WHERE m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(written_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT e.reached
         FROM written AS w
@@ -390,7 +381,9 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT m.rel FROM named AS m WHERE NOT m.writes
+        SELECT pg_catalog.to_regclass(n.name)::oid
+        FROM pg_catalog.unnest(read_names) AS n (name)
+        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -399,7 +392,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind
+      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -407,13 +400,10 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
+      IF to_lock.lockable THEN
+        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -603,12 +593,7 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead. And the
-  -- schema and the name must exist now (a function, or a type for a function-style cast):
-  -- a schema made after this check (the database's owner may) was not checked, nor locked
-  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
-  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
-  -- its library after this check, and checks first that _pgmig is its own.
+  -- arguments better, created there after this check, would be called instead.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -661,19 +646,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
-  ),
-  absent (called, why) AS (
-    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
-    FROM named AS c
-    WHERE c.schema_name <> '_pgmig'
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
-    UNION ALL
-    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
-    FROM named AS c
-    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
-    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
-      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -682,9 +654,6 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
-    UNION
-    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
-    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -723,9 +692,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b639da6abd96f9f2ed235872f9ff4a6c7deb7752f238a2422432fd69b7f0fe12';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile b639da6abd96f9f2ed235872f9ff4a6c7deb7752f238a2422432fd69b7f0fe12; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -894,7 +863,7 @@ BEGIN
            v1.workout_plans
        ) AS p;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_plans';
-  SELECT count(*) INTO n_out FROM public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_plans;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -943,7 +912,7 @@ BEGIN
     WHERE NOT coalesce((p.user_id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.description) AS text) COLLATE pg_catalog."C", CAST((t.goal) AS text) COLLATE pg_catalog."C", CAST((t.total_weeks) AS text) COLLATE pg_catalog."C", CAST((t.current_week) AS text) COLLATE pg_catalog."C", CAST((t.status) AS text) COLLATE pg_catalog."C", CAST((t.created_at) AS text) COLLATE pg_catalog."C", CAST((t.updated_at) AS text) COLLATE pg_catalog."C"
-    FROM public.workout_plans AS t
+    FROM ONLY public.workout_plans AS t
     JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -983,7 +952,7 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = p.id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_weeks';
-  SELECT count(*) INTO n_out FROM public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_weeks;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1022,7 +991,7 @@ BEGIN
     WHERE coalesce((id_workout_plans.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.plan_id) AS text) COLLATE pg_catalog."C", CAST((t.week_number) AS text) COLLATE pg_catalog."C", CAST((t.start_date) AS text) COLLATE pg_catalog."C", CAST((t.end_date) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C"
-    FROM public.workout_weeks AS t
+    FROM ONLY public.workout_weeks AS t
     JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1049,9 +1018,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_weeks AS t
+  FROM ONLY public.workout_weeks AS t
   JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
-  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
+  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  workout_weeks: no orphans through workout_weeks_plan_id_fkey';
   ELSE
@@ -1096,7 +1065,7 @@ BEGIN
        CROSS JOIN LATERAL generate_series(1, coalesce(p.duration_weeks, 4)) AS w (n)
        LEFT JOIN _pgmig.map_workout_weeks AS id_workout_weeks ON id_workout_weeks.source_id = d.plan_id AND id_workout_weeks.n = w.n;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_days';
-  SELECT count(*) INTO n_out FROM public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_days;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1145,7 +1114,7 @@ BEGIN
     WHERE coalesce((id_workout_weeks.id IS NOT NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.week_id) AS text) COLLATE pg_catalog."C", CAST((t.day_label) AS text) COLLATE pg_catalog."C", CAST((t.muscle_groups) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C", CAST((t.estimated_duration) AS text) COLLATE pg_catalog."C"
-    FROM public.workout_days AS t
+    FROM ONLY public.workout_days AS t
     JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1172,9 +1141,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_days AS t
+  FROM ONLY public.workout_days AS t
   JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
-  WHERE t.week_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_weeks AS _parent WHERE _parent.id = (t.week_id));
+  WHERE t.week_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_weeks AS _parent WHERE _parent.id = (t.week_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  workout_days: no orphans through workout_days_week_id_fkey';
   ELSE
@@ -1210,7 +1179,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = e.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = e.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = coalesce(e.day_label, CASE WHEN e.muscle_group IN ('chest', 'shoulders', 'triceps') THEN 'Push Day' WHEN e.muscle_group IN ('back', 'biceps') THEN 'Pull Day' WHEN e.muscle_group IN ('quads', 'hamstrings', 'glutes') THEN 'Leg Day' ELSE 'Upper Body' END);
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercises';
-  SELECT count(*) INTO n_out FROM public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_exercises;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1260,7 +1229,7 @@ BEGIN
     AND NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.day_id) AS text) COLLATE pg_catalog."C", CAST((t.name) AS text) COLLATE pg_catalog."C", CAST((t.muscle_group) AS text) COLLATE pg_catalog."C", CAST((t.sets) AS text) COLLATE pg_catalog."C", CAST((t.target_reps_min) AS text) COLLATE pg_catalog."C", CAST((t.target_reps_max) AS text) COLLATE pg_catalog."C", CAST((t.target_weight) AS text) COLLATE pg_catalog."C", CAST((t.rest_seconds) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C", CAST((t.order_index) AS text) COLLATE pg_catalog."C", CAST((t.target_rpe_min) AS text) COLLATE pg_catalog."C", CAST((t.target_rpe_max) AS text) COLLATE pg_catalog."C", CAST((t.tempo) AS text) COLLATE pg_catalog."C", CAST((t.video_url) AS text) COLLATE pg_catalog."C"
-    FROM public.exercises AS t
+    FROM ONLY public.exercises AS t
     JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1287,9 +1256,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.exercises AS t
+  FROM ONLY public.exercises AS t
   JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
-  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (t.day_id));
+  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_days AS _parent WHERE _parent.id = (t.day_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  exercises: no orphans through exercises_day_id_fkey';
   ELSE
@@ -1325,7 +1294,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_plans AS id_workout_plans ON id_workout_plans.id = s.plan_id
        LEFT JOIN _pgmig.map_workout_days AS id_workout_days ON id_workout_days.plan_id = s.plan_id AND id_workout_days.n = 1 AND id_workout_days.day_label = trained.day_label;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'workout_sessions';
-  SELECT count(*) INTO n_out FROM public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_workout_sessions;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1366,7 +1335,7 @@ BEGIN
     WHERE NOT coalesce((id_workout_plans.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.user_id) AS text) COLLATE pg_catalog."C", CAST((t.plan_id) AS text) COLLATE pg_catalog."C", CAST((t.day_id) AS text) COLLATE pg_catalog."C", CAST((t.started_at) AS text) COLLATE pg_catalog."C", CAST((t.completed_at) AS text) COLLATE pg_catalog."C", CAST((t.notes) AS text) COLLATE pg_catalog."C"
-    FROM public.workout_sessions AS t
+    FROM ONLY public.workout_sessions AS t
     JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1393,9 +1362,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_sessions AS t
+  FROM ONLY public.workout_sessions AS t
   JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_days AS _parent WHERE _parent.id = (t.day_id));
+  WHERE t.day_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_days AS _parent WHERE _parent.id = (t.day_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  workout_sessions: no orphans through workout_sessions_day_id_fkey';
   ELSE
@@ -1417,9 +1386,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_sessions AS t
+  FROM ONLY public.workout_sessions AS t
   JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
+  WHERE t.plan_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_plans AS _parent WHERE _parent.id = (t.plan_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  workout_sessions: no orphans through workout_sessions_plan_id_fkey';
   ELSE
@@ -1441,7 +1410,7 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.workout_sessions AS t
+  FROM ONLY public.workout_sessions AS t
   JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
   WHERE t.status IS NULL;
   IF n_orphans = 0 THEN
@@ -1478,7 +1447,7 @@ BEGIN
        LEFT JOIN _pgmig.map_workout_sessions AS id_workout_sessions ON id_workout_sessions.id = l.session_id
        LEFT JOIN _pgmig.map_exercises AS id_exercises ON id_exercises.id = l.exercise_id;
   SELECT count(*) INTO n_rejected FROM _pgmig.rejects WHERE model = 'workout' AND step = 'exercise_logs';
-  SELECT count(*) INTO n_out FROM public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id;
+  SELECT count(*) INTO n_out FROM ONLY public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id;
   -- Every key of the id map names a migrated row: rollback deletes by it.
   SELECT count(*) INTO n_mapped FROM _pgmig.map_exercise_logs;
   IF n_in = n_out + n_filtered + n_rejected AND n_mapped = n_out THEN
@@ -1519,7 +1488,7 @@ BEGIN
     WHERE NOT coalesce((id_workout_sessions.id IS NULL), false)
   ), actual AS (
     SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.session_id) AS text) COLLATE pg_catalog."C", CAST((t.exercise_id) AS text) COLLATE pg_catalog."C", CAST((t.set_number) AS text) COLLATE pg_catalog."C", CAST((t.reps) AS text) COLLATE pg_catalog."C", CAST((t.weight) AS text) COLLATE pg_catalog."C", CAST((t.completed_at) AS text) COLLATE pg_catalog."C", CAST((t.rpe) AS text) COLLATE pg_catalog."C", CAST((t.is_warmup) AS text) COLLATE pg_catalog."C"
-    FROM public.exercise_logs AS t
+    FROM ONLY public.exercise_logs AS t
     JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
   )
   SELECT (SELECT count(*) FROM (SELECT * FROM expected EXCEPT ALL SELECT * FROM actual) AS d),
@@ -1546,9 +1515,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.exercise_logs AS t
+  FROM ONLY public.exercise_logs AS t
   JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-  WHERE t.exercise_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.exercises AS _parent WHERE _parent.id = (t.exercise_id));
+  WHERE t.exercise_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.exercises AS _parent WHERE _parent.id = (t.exercise_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  exercise_logs: no orphans through exercise_logs_exercise_id_fkey';
   ELSE
@@ -1570,9 +1539,9 @@ DECLARE
   n_orphans bigint;
 BEGIN
   SELECT count(*) INTO n_orphans
-  FROM public.exercise_logs AS t
+  FROM ONLY public.exercise_logs AS t
   JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-  WHERE t.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM public.workout_sessions AS _parent WHERE _parent.id = (t.session_id));
+  WHERE t.session_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM ONLY public.workout_sessions AS _parent WHERE _parent.id = (t.session_id));
   IF n_orphans = 0 THEN
     RAISE NOTICE 'PASS  exercise_logs: no orphans through exercise_logs_session_id_fkey';
   ELSE
@@ -1602,9 +1571,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.workout_plans'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.workout_plans AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_plans AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_plans: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1634,9 +1603,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.workout_weeks'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.workout_weeks AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_weeks AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_weeks: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1666,9 +1635,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.workout_days'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.workout_days AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_days AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_days: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1698,9 +1667,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.exercises'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.exercises AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercises AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.exercises: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1730,9 +1699,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.workout_sessions'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.workout_sessions AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_workout_sessions AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.workout_sessions: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN
@@ -1762,9 +1731,9 @@ BEGIN
     WHERE w.model = 'workout' AND w.table_name = 'public.exercise_logs'
     ORDER BY w.wave DESC LIMIT 1;
   END IF;
-  SELECT count(*) INTO n_extra FROM public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id);
+  SELECT count(*) INTO n_extra FROM ONLY public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id);
   SELECT string_agg(x.k, ', ') INTO samples
-  FROM (SELECT ROW(t.id)::text AS k FROM public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
+  FROM (SELECT ROW(t.id)::text AS k FROM ONLY public.exercise_logs AS t WHERE NOT EXISTS (SELECT 1 FROM _pgmig.map_exercise_logs AS mapped WHERE mapped.id = t.id) ORDER BY t.id LIMIT 5) AS x;
   IF n_extra = 0 THEN
     RAISE NOTICE 'PASS  public.exercise_logs: no rows beyond the migrated ones';
   ELSIF coalesce(n_before, 0) = 0 AND n_extra > coalesce(n_others, 0) THEN

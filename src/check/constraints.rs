@@ -110,7 +110,7 @@ pub fn foreign_keys(
                 constraint: fk.name.clone(),
                 columns: fk.columns.iter().map(|c| quote_ident(c)).collect(),
                 exprs: fk.columns.iter().map(|c| mapped[c].to_string()).collect(),
-                parent: fk.references.to_string(),
+                parent: fk.references.clone(),
                 parent_columns: fk
                     .referenced_columns
                     .iter()

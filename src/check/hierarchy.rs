@@ -11,11 +11,10 @@ use crate::plan::{self, Hierarchy, Mode, Origin};
 /// The step's hierarchy, if its table references itself; an error (positioned by the caller)
 /// when the mode commits in parts and the rows can't be put in hierarchy order.
 pub fn of(step: &plan::Step, mode: &Mode) -> Result<Option<Hierarchy>, Diagnostic> {
-    let target = step.target.to_string();
     let own: Vec<&plan::ForeignKeyTest> = step
         .foreign_keys
         .iter()
-        .filter(|fk| fk.parent == target)
+        .filter(|fk| fk.parent == step.target)
         .collect();
     let commits_in_parts = *mode != Mode::Transaction;
     let Some(fk) = own.first() else {

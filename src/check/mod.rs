@@ -507,9 +507,16 @@ fn check_with_tables_in(
         .collect();
     let compiled_columns = compiled_columns(v1, v2, &read_tables, &ordered, &references);
     let referrers = referrers::of(v2, &ordered);
+    let partitioned = v2
+        .tables
+        .values()
+        .filter(|t| t.partition_by.is_some())
+        .map(|t| t.name.clone())
+        .collect();
     let plan = Plan {
         compiled_columns,
         referrers,
+        partitioned,
         v1_tables,
         secrets,
         dropped,

@@ -1,6 +1,7 @@
 //! The templates' filters, thin wrappers over [`crate::sql_text`] for text the views hand
 //! over as it is: `{{ x|ident }}` a name (quoted when it must be), `{{ x|lit }}` a literal,
-//! `{{ x|lit_or_null }}` an optional one (`NULL` for none), `{{ x|comment }}` text in a `--`
+//! `{{ x|lit_or_null }}` an optional one (`NULL` for none), `{{ t|only }}` a V2 table's own
+//! rows (`ONLY t`, but for a partitioned table), `{{ x|comment }}` text in a `--`
 //! comment, `{{ x|notice }}` text inside a `RAISE` format literal, `{{ x|sql_indent(2) }}` SQL text laid
 //! out deeper (its quoted line breaks kept), and
 //! `{% filter dollar("step") %}…{% endfilter %}` a block body between dollar quotes of its
@@ -11,6 +12,7 @@ use std::fmt::Display;
 
 use askama::{Result, Values};
 
+use crate::emit::view::TableRows;
 use crate::sql_text;
 
 #[askama::filter_fn]
@@ -28,6 +30,12 @@ pub fn lit_or_null<T: OptionalText>(text: T, _: &dyn Values) -> Result<String> {
     Ok(text
         .text()
         .map_or_else(|| "NULL".to_string(), |t| sql_text::quote_literal(&t)))
+}
+
+/// A V2 table's own rows, not its inheritance children's (see [`TableRows`]).
+#[askama::filter_fn]
+pub fn only<T: OwnRows>(table: T, _: &dyn Values) -> Result<String> {
+    Ok(table.own_rows())
 }
 
 #[askama::filter_fn]
@@ -66,5 +74,22 @@ impl<T: Display> OptionalText for Option<T> {
 impl<T: OptionalText + ?Sized> OptionalText for &T {
     fn text(&self) -> Option<String> {
         (**self).text()
+    }
+}
+
+/// A [`TableRows`], however many references the template puts before it.
+pub trait OwnRows {
+    fn own_rows(&self) -> String;
+}
+
+impl OwnRows for TableRows {
+    fn own_rows(&self) -> String {
+        TableRows::own_rows(self)
+    }
+}
+
+impl<T: OwnRows + ?Sized> OwnRows for &T {
+    fn own_rows(&self) -> String {
+        (**self).own_rows()
     }
 }

@@ -135,7 +135,7 @@ fn parse(tokens: Vec<TokenWithSpan>) -> Option<Ast> {
         return None;
     }
     let mut statements = Parser::new(&PostgreSqlDialect {})
-        .with_tokens_with_locations(tokens)
+        .with_tokens_with_locations(without_only(tokens))
         .parse_statements()
         .ok()?;
     if statements.len() == 1 {
@@ -143,6 +143,27 @@ fn parse(tokens: Vec<TokenWithSpan>) -> Option<Ast> {
     } else {
         None
     }
+}
+
+/// `FROM ONLY t`, `JOIN ONLY t`, `UPDATE ONLY t` (and `, ONLY t` in a FROM list), which
+/// sqlparser does not read: the `ONLY` dropped. The statement locks the same table in the same
+/// mode; `ONLY` spares its inheritance children alone (src/emit/view/table_rows.rs).
+fn without_only(tokens: Vec<TokenWithSpan>) -> Vec<TokenWithSpan> {
+    let mut out: Vec<TokenWithSpan> = Vec::with_capacity(tokens.len());
+    for t in tokens {
+        let before = out.iter().rev().find(|p| !is_space(&p.token));
+        let names_a_table = before.is_some_and(|p| {
+            p.token == Token::Comma
+                || matches!(
+                    keyword(&p.token),
+                    Some(Keyword::FROM | Keyword::JOIN | Keyword::UPDATE)
+                )
+        });
+        if !(names_a_table && keyword(&t.token) == Some(Keyword::ONLY)) {
+            out.push(t);
+        }
+    }
+    out
 }
 
 fn is_space(t: &Token) -> bool {
@@ -463,6 +484,20 @@ mod tests {
         assert_eq!(s[0].line, 4);
         assert!(s[0].ast.is_some(), "SET with :'var' parses");
         assert!(s[1].ast.is_some(), "CALL with :var parses");
+    }
+
+    #[test]
+    fn reads_a_table_named_with_only() {
+        let sql = "DELETE FROM ONLY public.t AS t USING m WHERE t.id = m.id;\nSELECT 1 FROM ONLY a JOIN ONLY b ON true, ONLY c;\nUPDATE ONLY t SET x = 1;\nSET TRANSACTION READ ONLY;\n";
+        let s = statements(sql);
+        assert_eq!(s.len(), 4);
+        assert!(s.iter().all(|s| s.ast.is_some()), "{s:?}");
+        assert!(s[0]
+            .ast
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("FROM public.t"));
     }
 
     #[test]

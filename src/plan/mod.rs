@@ -53,6 +53,10 @@ pub struct Plan {
     /// Every V2 foreign key into a table the steps fill: what deleting a migrated row does
     /// to the rows others wrote under it (rollback checks them first; PLAN.md lists them).
     pub referrers: Vec<Referrer>,
+    /// V2's partitioned tables. Their partitions hold their rows, so the scripts read and
+    /// delete them as they are; any other V2 table's rows are read with `ONLY`, its
+    /// inheritance children's rows being other tables' (`emit::view::TableRows`).
+    pub partitioned: std::collections::BTreeSet<QualName>,
     /// How long each script takes, when compiled against a live V1.
     pub window: Option<estimate::Window>,
     /// The same model as precheck.sql reads it: its id maps and backups are precheck's own, in
@@ -285,7 +289,7 @@ pub struct ForeignKeyTest {
     pub constraint: String,
     pub columns: Vec<String>,
     pub exprs: Vec<String>,
-    pub parent: String,
+    pub parent: QualName,
     pub parent_columns: Vec<String>,
     /// The id maps of the steps that fill the parent table.
     pub parent_maps: Vec<String>,

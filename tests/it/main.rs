@@ -13,6 +13,7 @@ mod estimates;
 mod fingerprint;
 mod golden;
 mod hostile;
+mod inherit;
 mod init;
 mod inplace;
 mod inplace_guide;

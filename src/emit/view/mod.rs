@@ -9,6 +9,7 @@ mod reference;
 mod referrer;
 mod step;
 mod subset;
+mod table_rows;
 mod target;
 mod window;
 
@@ -22,6 +23,7 @@ use step::SealedBackupView;
 use step::SequenceView;
 pub use step::StepView;
 use subset::SubsetView;
+pub use table_rows::TableRows;
 
 /// `--only`, as the scripts check that it selects a V1 row.
 #[derive(Debug, Clone)]
@@ -237,7 +239,9 @@ impl PlanView {
                 add_sibling_duplicates(plan, &mut steps);
                 steps
             },
-            references: plan.references.iter().map(ReferenceView::new).collect(),
+            references: (plan.references.iter())
+                .map(|r| ReferenceView::new(plan, r))
+                .collect(),
             subset: plan.subset.as_ref().map(|u| SubsetView::new(u, plan)),
             only: plan.only.as_ref().map(|o| OnlyView {
                 table: o.table.to_string(),
@@ -261,7 +265,7 @@ impl PlanView {
             referrers: plan
                 .referrers
                 .iter()
-                .map(|r| ReferrerView::new(r, &plan.steps))
+                .map(|r| ReferrerView::new(plan, r))
                 .collect(),
             rollback_indexes: RollbackIndexView::all(&plan.referrers, &plan.steps),
             sequences: {
@@ -461,12 +465,12 @@ impl PlanView {
         let replaced = view.steps.iter().flat_map(|s| {
             s.replace
                 .iter()
-                .flat_map(|x| x.tables.iter().map(|t| &t.table))
+                .flat_map(|x| x.tables.iter().map(|t| &t.table.name))
         });
         let written = view
             .targets
             .iter()
-            .chain(view.references.iter().map(|r| &r.table))
+            .chain(view.references.iter().map(|r| &r.table.name))
             .chain(replaced);
         view.implicit_written = crate::sql_text::text_array(written);
         view.implicit_read = crate::sql_text::text_array(view.v1_tables.iter().map(|t| &t.table));

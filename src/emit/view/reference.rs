@@ -1,13 +1,14 @@
 //! Reference rows as migrate inserts them, precheck borrows them, verify finds them and rollback removes them.
 
 use super::step::SequenceView;
-use crate::plan::Reference;
+use super::TableRows;
+use crate::plan::{Plan, Reference};
 
 /// One reference table's rows, as migrate inserts them, verify finds them and rollback
 /// removes them; templates/reference.sql prints its SQL (names as they are, quoted there).
 #[derive(Debug, Clone)]
 pub struct ReferenceView {
-    pub table: String,
+    pub table: TableRows,
     pub line: usize,
     /// The natural key: for comments and ON CONFLICT.
     pub key: Vec<String>,
@@ -67,7 +68,7 @@ pub struct ReferencingColumn {
 }
 
 impl ReferenceView {
-    pub(super) fn new(r: &Reference) -> ReferenceView {
+    pub(super) fn new(plan: &Plan, r: &Reference) -> ReferenceView {
         let columns: Vec<ReferenceColumnView> = r
             .columns
             .iter()
@@ -84,7 +85,7 @@ impl ReferenceView {
             })
             .collect();
         ReferenceView {
-            table: r.table.to_string(),
+            table: TableRows::of(plan, &r.table),
             line: r.line,
             key: r.key.clone(),
             key_columns: (r.key.iter())

@@ -2,13 +2,14 @@
 //! them: how many rows others wrote reference a migrated row through each, and what
 //! deleting that row does to them, and the indexes rollback builds for its deletes.
 
+use super::TableRows;
 use crate::catalog::{FkAction, QualName};
-use crate::plan::{Key, Referrer, Step};
+use crate::plan::{Key, Plan, Referrer, Step};
 
 #[derive(Debug, Clone)]
 pub struct ReferrerView {
-    /// The referencing table, as SQL names it.
-    pub table: String,
+    /// The referencing table: the foreign key is its own rows', not its inheritance children's.
+    pub table: TableRows,
     pub parent: String,
     pub constraint: String,
     /// The referencing columns, as they are (the templates print them quoted, in
@@ -29,7 +30,7 @@ pub struct ReferrerView {
     /// through the id maps of the steps filling it), as the columns the next foreign key
     /// references; then down the chain, hop by hop, the rows of others CASCADE deletes with
     /// them. templates/referrer.sql nests them into the count of the rows of others under them.
-    pub root: String,
+    pub root: TableRows,
     pub root_columns: Vec<String>,
     pub root_maps: Vec<IdMapView>,
     pub hops: Vec<HopView>,
@@ -42,7 +43,8 @@ pub struct ReferrerView {
 }
 
 impl ReferrerView {
-    pub fn new(r: &Referrer, steps: &[Step]) -> ReferrerView {
+    pub fn new(plan: &Plan, r: &Referrer) -> ReferrerView {
+        let steps = &plan.steps;
         let (effect, blocks) = match r.on_delete {
             FkAction::Cascade => ("deleted", false),
             FkAction::SetNull => ("set to NULL", false),
@@ -64,7 +66,7 @@ impl ReferrerView {
             .iter()
             .enumerate()
             .map(|(i, hop)| HopView {
-                table: hop.table.to_string(),
+                table: TableRows::of(plan, &hop.table),
                 alias: format!("c{}", i + 1),
                 columns: hop.columns.clone(),
                 referenced: r
@@ -94,7 +96,7 @@ impl ReferrerView {
             )
         };
         ReferrerView {
-            table: r.table.to_string(),
+            table: TableRows::of(plan, &r.table),
             parent: r.parent.to_string(),
             constraint: r.constraint.clone(),
             columns: r.columns.clone(),
@@ -103,7 +105,7 @@ impl ReferrerView {
             blocks,
             reached,
             chain,
-            root: r.root().to_string(),
+            root: TableRows::of(plan, r.root()),
             root_columns: r
                 .via
                 .first()
@@ -129,7 +131,7 @@ pub struct IdMapView {
 /// deleted before, as the columns the next key references; its steps' id maps.
 #[derive(Debug, Clone)]
 pub struct HopView {
-    pub table: String,
+    pub table: TableRows,
     pub alias: String,
     pub columns: Vec<String>,
     pub referenced: Vec<String>,

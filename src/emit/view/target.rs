@@ -1,12 +1,13 @@
 //! A V2 table the steps fill, as migrate counts its rows before and verify finds rows no id map holds.
 
+use super::TableRows;
 use crate::catalog::QualName;
 use crate::plan::{Key, Plan, Step};
 
 /// templates/unmapped.sql prints its queries: names come as they are.
 #[derive(Debug, Clone)]
 pub struct TargetView {
-    pub table: String,
+    pub table: TableRows,
     /// The key of a row (the first step's): samples print it, in its order.
     pub key: Vec<String>,
     /// The id maps that exist whenever verify runs (the steps' filling the table, a
@@ -79,7 +80,7 @@ impl TargetView {
                     }
                 }
                 TargetView {
-                    table: t.to_string(),
+                    table: TableRows::of(plan, t),
                     key: steps.first().map(|s| key_columns(s)).unwrap_or_default(),
                     maps,
                     maybe_maps,

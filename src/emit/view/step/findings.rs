@@ -4,10 +4,10 @@
 
 use askama::Template;
 
-use super::super::castable_function;
+use super::super::{castable_function, TableRows};
 use crate::catalog::quote_ident;
 use crate::emit::filters;
-use crate::plan::{ForeignKeyTest, Origin, Step, UniqueTest};
+use crate::plan::{ForeignKeyTest, Origin, Plan, Step, UniqueTest};
 
 #[derive(Debug, Clone)]
 pub struct FindingsView {
@@ -74,8 +74,9 @@ struct Conversion<'a> {
 enum Test<'a> {
     IsNull(&'a str),
     LongerThan(&'a str, &'a str),
-    AlreadyInV2(&'a str, &'a UniqueTest),
-    NoParent(&'a ForeignKeyTest),
+    AlreadyInV2(&'a TableRows, &'a UniqueTest),
+    /// The foreign key, and its parent table.
+    NoParent(&'a ForeignKeyTest, TableRows),
     CastGuard(&'a [Conversion<'a>]),
     DoesNotConvert(&'a Conversion<'a>),
     Guarded(&'a str, &'a str),
@@ -94,7 +95,7 @@ enum Test<'a> {
 {%- when Test::IsNull with (expr) -%}{% call findings::is_null(expr) %}{% endcall -%}
 {%- when Test::LongerThan with (expr, length) -%}{% call findings::longer_than(expr, length) %}{% endcall -%}
 {%- when Test::AlreadyInV2 with (table, key) -%}{% call findings::already_in_v2(table, key) %}{% endcall -%}
-{%- when Test::NoParent with (fk) -%}{% call findings::no_parent(fk) %}{% endcall -%}
+{%- when Test::NoParent with (fk, parent) -%}{% call findings::no_parent(fk, parent) %}{% endcall -%}
 {%- when Test::CastGuard with (casts) -%}{% call findings::cast_guard(casts) %}{% endcall -%}
 {%- when Test::DoesNotConvert with (cast) -%}{% call findings::does_not_convert(cast) %}{% endcall -%}
 {%- when Test::Guarded with (guard, test) -%}{% call findings::guarded(guard, test) %}{% endcall -%}
@@ -107,13 +108,15 @@ struct TestText<'a> {
 }
 
 /// The test as text: a finding's test is text, since verify.rs adds findings of its own.
-/// Rendering only splices text and indents it (no filter that can fail), so it cannot fail.
+/// Rendering only splices text and indents it (its filters, `sql_indent` and `only`, cannot
+/// fail), so it cannot fail.
 fn text(test: Test) -> String {
     TestText { test }.to_string()
 }
 
 impl FindingsView {
-    pub(super) fn new(step: &Step) -> FindingsView {
+    /// `target`: the step's table.
+    pub(super) fn new(plan: &Plan, step: &Step, target: &TableRows) -> FindingsView {
         let mut tests: Vec<Finding> = Vec::new();
         for c in step
             .columns
@@ -154,7 +157,6 @@ impl FindingsView {
                 a == b
             })
         };
-        let target = step.target.to_string();
         for u in step
             .uniques
             .iter()
@@ -162,13 +164,13 @@ impl FindingsView {
         {
             tests.push(Finding::new(
                 format!("UNIQUE {}: the value is already in V2", u.constraint),
-                text(Test::AlreadyInV2(&target, u)),
+                text(Test::AlreadyInV2(target, u)),
             ));
         }
         for fk in &step.foreign_keys {
             tests.push(Finding::new(
                 format!("FOREIGN KEY {}: no parent row", fk.constraint),
-                text(Test::NoParent(fk)),
+                text(Test::NoParent(fk, TableRows::of(plan, &fk.parent))),
             ));
         }
         let conversions: Vec<Conversion> = step

@@ -17,7 +17,7 @@ mod verify;
 use super::hierarchy::HierarchyView;
 use askama::Template;
 
-use super::human_bytes;
+use super::{human_bytes, TableRows};
 use crate::catalog::{quote_ident, QualName};
 use crate::check::{BOOKKEEPING_SCHEMA, PRECHECK_SCHEMA};
 use crate::emit::filters;
@@ -48,7 +48,7 @@ pub struct StepView {
     /// batched mode (the four counts): what the runner parses back.
     pub done_notice: DoneNotice,
     pub done_notice_counts: DoneNotice,
-    pub target: String,
+    pub target: TableRows,
     pub line: usize,
     pub after: Vec<String>,
     /// `FROM …` with joins on their own lines, indented for a DO block body (and for
@@ -117,7 +117,8 @@ impl StepView {
         let precheck = step.map_table.schema == PRECHECK_SCHEMA;
         let rejects = RejectsView::new(step, sep, precheck.then_some(keys.not_migrated.as_str()));
         let repairs = RepairsView::new(step);
-        let findings = FindingsView::new(step);
+        let target = TableRows::of(plan, &step.target);
+        let findings = FindingsView::new(plan, step, &target);
         // A source without a key is named by its whole row: redacted as the row is.
         let source_key = if step.source_key == step.source_row {
             redacted_row(&step.source_key, &step.redacted)?
@@ -148,7 +149,7 @@ impl StepView {
             name: step.name.clone(),
             done_notice: done_notice(!step.repairs.is_empty()),
             done_notice_counts: done_notice(false),
-            target: step.target.to_string(),
+            target: target.clone(),
             line: step.line,
             after: step
                 .after
@@ -196,14 +197,14 @@ impl StepView {
                 ),
                 _ => String::new(),
             },
-            replace: ReplaceView::new(step),
+            replace: ReplaceView::new(plan, step),
             digest_at_insert: matches!(plan.mode, crate::plan::Mode::Transaction)
                 && matches!(step.key, crate::plan::Key::Keep { .. })
                 && plan.steps[index..].iter().enumerate().all(|(later, s)| {
                     s.replace.is_none() && (later == 0 || s.target != step.target)
                 }),
             relinks: RelinkView::all(step),
-            verify: VerifyView::new(step, model, &keys.migrated, &rejects, sep),
+            verify: VerifyView::new(plan, step, &target, model, &keys.migrated, &rejects, sep),
             from,
             keys,
             rejects,

@@ -1,7 +1,8 @@
 //! Overwrite or create (check/replace.rs): the V2 rows a step replaces, as migrate backs
 //! them up and deletes them and rollback restores them. The clauses are templates/step_replace.sql's.
 
-use crate::plan::Step;
+use super::super::TableRows;
+use crate::plan::{Plan, Step};
 
 /// Overwrite or create, as migrate backs up and deletes the replaced rows and rollback restores them.
 #[derive(Debug, Clone)]
@@ -30,7 +31,7 @@ pub struct ReplaceKeyView {
 
 #[derive(Debug, Clone)]
 pub struct ReplacedView {
-    pub table: String,
+    pub table: TableRows,
     pub backup: String,
     /// Its primary key's columns, as they are: which backed-up row is which.
     pub primary_key: Vec<String>,
@@ -70,13 +71,13 @@ impl SealedBackupView {
 }
 
 impl ReplaceView {
-    pub(super) fn new(step: &Step) -> Option<ReplaceView> {
+    pub(super) fn new(plan: &Plan, step: &Step) -> Option<ReplaceView> {
         let r = step.replace.as_ref()?;
         let tables: Vec<ReplacedView> = r
             .tables
             .iter()
             .map(|t| ReplacedView {
-                table: t.table.to_string(),
+                table: TableRows::of(plan, &t.table),
                 backup: t.backup.to_string(),
                 primary_key: t.primary_key.clone(),
                 parents: t

@@ -8,7 +8,8 @@ use super::findings::Finding;
 use super::rejects::{all_of, Condition, RejectsView};
 use super::repairs::value_of;
 use crate::emit::filters;
-use crate::plan::{ForeignKeyTest, Step};
+use crate::emit::view::TableRows;
+use crate::plan::{ForeignKeyTest, Plan, Step};
 
 #[derive(Debug, Clone)]
 pub struct VerifyView {
@@ -48,14 +49,15 @@ enum Wrong<'a> {
     /// The column, and the model whose migrate's window it is.
     OutsideMigrateWindow(&'a str, &'a str),
     /// The table, and the column another of its rows has the same value in.
-    TakenTwice(&'a str, &'a str),
+    TakenTwice(&'a TableRows, &'a str),
     /// The column, and the pattern its text must match.
     Malformed(&'a str, &'a str),
 }
 
 /// A verify test over a migrated row `t`, as templates/step_verify.sql writes it.
 enum Test<'a> {
-    Orphan(&'a ForeignKeyTest),
+    /// The foreign key, and its parent table.
+    Orphan(&'a ForeignKeyTest, TableRows),
     /// Any is wrong (none: nothing to check).
     AnyOf(Vec<Wrong<'a>>),
 }
@@ -64,7 +66,7 @@ enum Test<'a> {
 #[template(
     source = r#"{%- import "step_verify.sql" as verify -%}
 {%- match test -%}
-{%- when Test::Orphan with (fk) -%}{% call verify::orphan(fk) %}{% endcall -%}
+{%- when Test::Orphan with (fk, parent) -%}{% call verify::orphan(fk, parent) %}{% endcall -%}
 {%- when Test::AnyOf with (wrongs) -%}
 {%- for wrong in wrongs.iter() %}{% if !loop.first %}
        OR {% endif %}{% match wrong %}{% when Wrong::Unset with (column) %}{% call verify::unset(column) %}{% endcall %}{% when Wrong::OutsideMigrateWindow with (column, model) %}{% call verify::outside_migrate_window(column, model) %}{% endcall %}{% when Wrong::TakenTwice with (table, column) %}{% call verify::taken_twice(table, column) %}{% endcall %}{% when Wrong::Malformed with (column, pattern) %}{% call verify::malformed(column, pattern) %}{% endcall %}{% endmatch %}{% endfor -%}
@@ -76,7 +78,7 @@ struct TestText<'a> {
 }
 
 /// The test as text, as precheck's findings are (they share verify.sql's loop). Rendering
-/// only splices text and quotes, with no filter that can fail, so it cannot fail.
+/// only splices text, quotes and tables' rows, with no filter that can fail, so it cannot fail.
 fn text(test: Test) -> String {
     TestText { test }.to_string()
 }
@@ -84,7 +86,9 @@ fn text(test: Test) -> String {
 impl VerifyView {
     /// `migrated`: the test that the id map holds a source row; `sep` joins conditions.
     pub(super) fn new(
+        plan: &Plan,
         step: &Step,
+        target: &TableRows,
         model: &str,
         migrated: &str,
         rejects: &RejectsView,
@@ -130,12 +134,11 @@ impl VerifyView {
             .map(|c| c.name.clone())
             .chain(defaults.iter().map(|d| d.name.clone()))
             .collect();
-        let table = step.target.to_string();
         let (checkable, unchecked): (Vec<_>, Vec<_>) = step
             .columns
             .iter()
             .filter(|c| c.volatile)
-            .map(|c| unrepeatable_value(c, &table, model))
+            .map(|c| unrepeatable_value(c, target, model))
             .partition(Result::is_ok);
         let unrepeatable = checkable
             .into_iter()
@@ -153,7 +156,7 @@ impl VerifyView {
             .map(|fk| {
                 Finding::new(
                     format!("no orphans through {}", fk.constraint),
-                    text(Test::Orphan(fk)),
+                    text(Test::Orphan(fk, TableRows::of(plan, &fk.parent))),
                 )
             })
             .collect();
@@ -197,7 +200,7 @@ impl VerifyView {
 /// its kin) inside migrate's window. `Err`: nothing can be checked; the notice's text.
 fn unrepeatable_value(
     c: &crate::plan::ColumnMap,
-    table: &str,
+    table: &TableRows,
     model: &str,
 ) -> Result<Finding, String> {
     let name = &c.name;
