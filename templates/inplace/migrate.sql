@@ -225,6 +225,10 @@ BEGIN
     -- the batch is given back and tried again.
     pgmig_attempt := 0;
 {% call retry::retried("    ", "fill " ~ t.step ~ ": batch ", true, "") %}
+        -- Each batch commits, so between two the table's owner may attach code (a trigger,
+        -- a rule) that this UPDATE, run by the superuser, would fire: the check runs again in
+        -- every batch's transaction, and its locks hold until the batch commits.
+        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT {% call sync::of("s", t.key) %}{% endcall %} FROM {{ t.name }} AS s

@@ -488,6 +488,53 @@ fn a_trigger_attached_between_two_batches_is_refused_before_the_next_batch_write
     assert_not_run(&db, &role, &trace, "batched migrate");
 }
 
+/// In place, each fill batch commits on its own. The table's owner attached a trigger after
+/// the transaction that added the new columns (and ran the check), before the first batch:
+/// the batch's UPDATE, run by the superuser, fired it (found by a hostile review). The check
+/// now runs again in every batch's transaction.
+#[test]
+fn a_trigger_attached_during_an_in_place_fill_is_refused_before_the_next_batch_writes() {
+    let in_place = crate::support::uuid::compiled(1000);
+    let db = crate::support::uuid::uuid_db("si_fill_between", false);
+    let role = application_role(&db);
+    let trace = evidence(&db);
+    // Migrate is held up at the first table's new columns (ADD COLUMN waits for this lock).
+    let mut holder = db.client();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE public.reminders IN ROW SHARE MODE")
+        .unwrap();
+    let migrate = spawn_script(&db, in_place.path(), "migrate.sql", "si_fill_migrate", &[]);
+    assert!(
+        db.waits_for_lock("si_fill_migrate", || true),
+        "migrate never waited for the first table"
+    );
+    // The owner's trigger queues behind migrate's ACCESS EXCLUSIVE: it is attached as soon as
+    // the new columns' transaction commits, before the first batch's UPDATE.
+    let plant = fill(
+        "SET application_name = 'si_fill_owner'; SET lock_timeout = '60s'; SET ROLE {role};
+         CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN NEW; END $f$;
+         CREATE TRIGGER pwn BEFORE UPDATE ON public.reminders FOR EACH ROW EXECUTE FUNCTION public.pwn();",
+        &role,
+        &trace,
+    );
+    let mut owner = db.client();
+    let planted =
+        std::thread::spawn(move || owner.batch_execute(&plant).map_err(|e| e.to_string()));
+    assert!(
+        db.waits_for_lock("si_fill_owner", || !planted.is_finished()),
+        "the owner's trigger did not queue behind migrate"
+    );
+    holder.batch_execute("COMMIT").unwrap();
+    planted.join().unwrap().unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    assert_refused(
+        &out,
+        "in-place migrate, trigger attached during the fill",
+        &format!("public.reminders: trigger pwn runs public.pwn(), owned by {role}"),
+    );
+    assert_not_run(&db, &role, &trace, "in-place migrate's fill");
+}
+
 /// `pgmig run` counts each step's source rows on a second connection for its progress bars.
 /// It did so before the script started, so before the script's check of the code it reads:
 /// V1's owner made the first step's table a view calling its own function, and the count ran
