@@ -395,7 +395,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4da1d3ace9ccc69142c977c72edc522e9a13dbf0a558e3b1f430775bca6082f4';
+SET pgmig.fingerprint = 'ff9f3deb9eb75c1e6bac65d35841a98f70d3f0951915e4f39e7fa0ee8bace170';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -445,9 +445,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4da1d3ace9ccc69142c977c72edc522e9a13dbf0a558e3b1f430775bca6082f4';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ff9f3deb9eb75c1e6bac65d35841a98f70d3f0951915e4f39e7fa0ee8bace170';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4da1d3ace9ccc69142c977c72edc522e9a13dbf0a558e3b1f430775bca6082f4; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ff9f3deb9eb75c1e6bac65d35841a98f70d3f0951915e4f39e7fa0ee8bace170; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -472,7 +472,7 @@ $fingerprint$;
 -- policies, defaults, constraints and indexes wait until then. A script that commits as it
 -- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
 -- the start of every transaction that writes (batched, per-entity; in place: before the
--- triggers and in the swap, not before each fill batch).
+-- triggers, in every fill batch and in the swap).
 -- Last, the functions the model's expressions call by name run with this role's rights on
 -- the model author's word: each must be one no other role owns or can replace, and a
 -- built-in must be one PUBLIC may execute that computes a value and does nothing else.
@@ -633,6 +633,18 @@ BEGIN
     SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
     FROM pg_catalog.unnest(cast_type_names) AS n (name)
     WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+    UNION ALL
+    -- A name the model calls may be a type's: PostgreSQL reads `public.email_t(x)`, when no
+    -- function of that name takes x, as a cast to the type public.email_t (a function-style
+    -- cast, which compile cannot tell from a call). So every type of a called name, in the
+    -- schema the call names (pg_catalog when unqualified: search_path, and such a cast never
+    -- looks in pg_temp), is one the model casts to.
+    SELECT NULL::oid, NULL::name, y.oid, 'cast'
+    FROM pg_catalog.unnest(called_function_names) AS n (name)
+    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
+    JOIN pg_catalog.pg_namespace AS s
+      ON s.nspname = CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END
+    JOIN pg_catalog.pg_type AS y ON y.typnamespace = s.oid AND y.typname = i.parts[pg_catalog.cardinality(i.parts)]
     UNION
     SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct

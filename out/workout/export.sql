@@ -268,7 +268,7 @@ $guard$;
 -- policies, defaults, constraints and indexes wait until then. A script that commits as it
 -- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
 -- the start of every transaction that writes (batched, per-entity; in place: before the
--- triggers and in the swap, not before each fill batch).
+-- triggers, in every fill batch and in the swap).
 -- Last, the functions the model's expressions call by name run with this role's rights on
 -- the model author's word: each must be one no other role owns or can replace, and a
 -- built-in must be one PUBLIC may execute that computes a value and does nothing else.

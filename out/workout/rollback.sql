@@ -207,7 +207,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
+SET pgmig.fingerprint = '6c806e656dad01f9ee33b4f710ceaf242d04e1312cf218eb834f0d2cd281d20a';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -381,7 +381,7 @@ $guard$;
 -- policies, defaults, constraints and indexes wait until then. A script that commits as it
 -- goes makes this check a function, _pgmig.pgmig_implicit_code_guard, and runs it again at
 -- the start of every transaction that writes (batched, per-entity; in place: before the
--- triggers and in the swap, not before each fill batch).
+-- triggers, in every fill batch and in the swap).
 -- Last, the functions the model's expressions call by name run with this role's rights on
 -- the model author's word: each must be one no other role owns or can replace, and a
 -- built-in must be one PUBLIC may execute that computes a value and does nothing else.
@@ -420,19 +420,20 @@ BEGIN
   PERFORM pg_catalog.set_config('work_mem', '4MB', true);
   PERFORM pg_catalog.set_config('plan_cache_mode', 'force_generic_plan', true);
   -- Lock first, then look: what is checked below cannot change until this transaction ends.
-  -- The schemas this script names objects in: a FOR SHARE lock on their pg_namespace rows
-  -- makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the schema and ALTER SCHEMA
-  -- ... OWNER too), so that no schema of the same name, with other objects in it, takes their
-  -- place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
+  -- The schemas this script names objects in (the model's calls' too): a FOR SHARE lock on
+  -- their pg_namespace rows makes ALTER SCHEMA ... RENAME and DROP SCHEMA wait (GRANT on the
+  -- schema and ALTER SCHEMA ... OWNER too), so that no schema of the same name, with other
+  -- objects in it, takes their place and their names. (FOR KEY SHARE would let GRANT through, but pgmig lint's parser
   -- does not read it, and every statement must have known locks.) Row locks on a catalog take
   -- UPDATE on it, which only a superuser has, and a transaction that may write (verify and
   -- export read only): others go without (see README).
   IF runner_is_superuser AND pg_catalog.current_setting('transaction_read_only') = 'off' THEN
     PERFORM 1
     FROM pg_catalog.pg_namespace AS s
-    WHERE s.nspname IN (SELECT (pg_catalog.parse_ident(n.name, false))[1]
-                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names) AS n (name)
-                        WHERE pg_catalog.cardinality(pg_catalog.parse_ident(n.name, false)) > 1
+    WHERE s.nspname IN (SELECT i.parts[pg_catalog.cardinality(i.parts) - 1]
+                        FROM pg_catalog.unnest(written_names || read_names || cast_type_names || called_function_names) AS n (name)
+                        CROSS JOIN LATERAL pg_catalog.parse_ident(n.name, false) AS i (parts)
+                        WHERE pg_catalog.cardinality(i.parts) > 1
                         UNION ALL
                         SELECT '_pgmig')
     ORDER BY s.oid
@@ -444,18 +445,26 @@ BEGIN
   -- constraint or index can be added to them until this transaction ends. The V1 relations
   -- read, and the relations the views among them read, in ACCESS SHARE mode, which only
   -- ACCESS EXCLUSIVE waits for (and the reads take anyway): no view is replaced and no table
-  -- renamed to make room for one. Locking one can change what the others reach (a view
+  -- renamed to make room for one. LOCK refuses materialized views and foreign tables (which
+  -- run no code when read): a query naming one takes ACCESS SHARE on it, so it is not dropped
+  -- or renamed to make room for a view either (for a foreign partition a write reaches, that
+  -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
-  -- finds nothing new to lock. (Foreign tables and materialized views run no code when
-  -- read, and LOCK refuses them.)
+  -- finds nothing new to lock.
   LOOP
     newly_locked := 0;
     FOR to_lock IN
       WITH RECURSIVE
-      written (rel) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid
-        FROM pg_catalog.unnest(written_names) AS n (name)
+      -- The relations the names mean now.
+      named (rel, writes) AS (
+        SELECT pg_catalog.to_regclass(n.name)::oid, n.writes
+        FROM (SELECT w.name, true FROM pg_catalog.unnest(written_names) AS w (name)
+              UNION ALL
+              SELECT v.name, false FROM pg_catalog.unnest(read_names) AS v (name)) AS n (name, writes)
         WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+      ),
+      written (rel) AS (
+        SELECT m.rel FROM named AS m WHERE m.writes
         UNION
         SELECT e.reached
         FROM written AS w
@@ -476,9 +485,7 @@ BEGIN
       ),
       -- A view's rule reads the relations it names, views among them.
       read (rel) AS (
-        SELECT pg_catalog.to_regclass(n.name)::oid
-        FROM pg_catalog.unnest(read_names) AS n (name)
-        WHERE pg_catalog.to_regclass(n.name) IS NOT NULL
+        SELECT m.rel FROM named AS m WHERE NOT m.writes
         UNION
         SELECT d.refobjid
         FROM read AS v
@@ -487,7 +494,7 @@ BEGIN
           ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
          AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
       )
-      SELECT c.oid, s.writes, c.relkind IN ('r', 'p', 'v') AS lockable
+      SELECT c.oid, s.writes, c.relkind
       FROM (SELECT w.rel, true FROM written AS w
             UNION ALL
             SELECT v.rel, false FROM read AS v WHERE v.rel NOT IN (SELECT w.rel FROM written AS w)) AS s (rel, writes)
@@ -495,10 +502,13 @@ BEGIN
       WHERE NOT c.oid = ANY (CASE WHEN s.writes THEN written_rels ELSE written_rels || read_rels END)
       ORDER BY s.writes DESC, c.oid
     LOOP
-      IF to_lock.lockable THEN
-        -- LOCK takes no parameter; the name is regclass's output, quoted by PostgreSQL.
+      -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
+      IF to_lock.relkind IN ('r', 'p', 'v') THEN
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
+      ELSIF to_lock.relkind IN ('m', 'f') THEN
+        -- WHERE false plans no scan: a foreign table's server is not contacted.
+        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
@@ -532,6 +542,18 @@ BEGIN
     SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
     FROM pg_catalog.unnest(cast_type_names) AS n (name)
     WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+    UNION ALL
+    -- A name the model calls may be a type's: PostgreSQL reads `public.email_t(x)`, when no
+    -- function of that name takes x, as a cast to the type public.email_t (a function-style
+    -- cast, which compile cannot tell from a call). So every type of a called name, in the
+    -- schema the call names (pg_catalog when unqualified: search_path, and such a cast never
+    -- looks in pg_temp), is one the model casts to.
+    SELECT NULL::oid, NULL::name, y.oid, 'cast'
+    FROM pg_catalog.unnest(called_function_names) AS n (name)
+    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
+    JOIN pg_catalog.pg_namespace AS s
+      ON s.nspname = CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END
+    JOIN pg_catalog.pg_type AS y ON y.typnamespace = s.oid AND y.typname = i.parts[pg_catalog.cardinality(i.parts)]
     UNION
     SELECT ct.rel, ct.col, part.typ, ct.use
     FROM column_type AS ct
@@ -688,7 +710,12 @@ BEGIN
   -- is how PostgreSQL marks a function that acts beyond computing a value, but for the few
   -- that only draw a new value (random, uuids, sequences, salts, the clock). In another
   -- schema, no untrusted role may own it or CREATE in it: an overload that matches the
-  -- arguments better, created there after this check, would be called instead.
+  -- arguments better, created there after this check, would be called instead. And the
+  -- schema and the name must exist now (a function, or a type for a function-style cast):
+  -- a schema made after this check (the database's owner may) was not checked, nor locked
+  -- with the others above. pg_catalog's names need not exist (coalesce and nullif are
+  -- syntax, and only a superuser creates there), nor _pgmig's: the script makes _pgmig and
+  -- its library after this check, and checks first that _pgmig is its own.
   WITH
   trusted (role) AS (
     SELECT r.oid FROM pg_catalog.pg_roles AS r
@@ -741,6 +768,19 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.aclexplode(coalesce(s.nspacl, pg_catalog.acldefault('n', s.nspowner))) AS a
     WHERE s.nspname <> 'pg_catalog' AND a.privilege_type = 'CREATE' AND a.grantee <> s.nspowner
       AND a.grantee NOT IN (SELECT t.role FROM trusted AS t)
+  ),
+  absent (called, why) AS (
+    SELECT c.called, pg_catalog.format('schema %I does not exist', c.schema_name)
+    FROM named AS c
+    WHERE c.schema_name <> '_pgmig'
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_namespace AS s WHERE s.nspname = c.schema_name)
+    UNION ALL
+    SELECT c.called, pg_catalog.format('schema %I has no function or type named %I', s.nspname, c.function_name)
+    FROM named AS c
+    JOIN pg_catalog.pg_namespace AS s ON s.nspname = c.schema_name
+    WHERE s.nspname NOT IN ('pg_catalog', '_pgmig')
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_proc AS p WHERE p.pronamespace = s.oid AND p.proname = c.function_name)
+      AND NOT EXISTS (SELECT FROM pg_catalog.pg_type AS y WHERE y.typnamespace = s.oid AND y.typname = c.function_name)
   )
   SELECT pg_catalog.array_agg(f.what ORDER BY f.what) INTO call_findings
   FROM (
@@ -749,6 +789,9 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', r.called, r.why)
     FROM replaceable AS r
+    UNION
+    SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
+    FROM absent AS a
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
     RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
@@ -785,9 +828,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6c806e656dad01f9ee33b4f710ceaf242d04e1312cf218eb834f0d2cd281d20a';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 898e24b422f1ab7b13cca5f4e2f1eb1133ac117c67cac32b21175bdf74bc59ce; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6c806e656dad01f9ee33b4f710ceaf242d04e1312cf218eb834f0d2cd281d20a; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
