@@ -260,7 +260,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '42d256e7153fa7a46785b6b9c694c9e2124b9988d351b13580c8e9d5f00364fc';
+SET pgmig.fingerprint = 'ab9d42826542b152800b28a4b82f707104fdfe1f7508404e2861500303687d65';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -776,7 +776,7 @@ BEGIN
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
       ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
+        -- A condition that is false plans no scan: a foreign table's server is not contacted.
         EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
@@ -1542,9 +1542,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '42d256e7153fa7a46785b6b9c694c9e2124b9988d351b13580c8e9d5f00364fc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ab9d42826542b152800b28a4b82f707104fdfe1f7508404e2861500303687d65';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 42d256e7153fa7a46785b6b9c694c9e2124b9988d351b13580c8e9d5f00364fc; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ab9d42826542b152800b28a4b82f707104fdfe1f7508404e2861500303687d65; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

@@ -226,7 +226,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '42d256e7153fa7a46785b6b9c694c9e2124b9988d351b13580c8e9d5f00364fc';
+SET pgmig.fingerprint = 'ab9d42826542b152800b28a4b82f707104fdfe1f7508404e2861500303687d65';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -563,7 +563,7 @@ BEGIN
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
       ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
+        -- A condition that is false plans no scan: a foreign table's server is not contacted.
         EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
@@ -884,9 +884,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '42d256e7153fa7a46785b6b9c694c9e2124b9988d351b13580c8e9d5f00364fc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ab9d42826542b152800b28a4b82f707104fdfe1f7508404e2861500303687d65';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 42d256e7153fa7a46785b6b9c694c9e2124b9988d351b13580c8e9d5f00364fc; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ab9d42826542b152800b28a4b82f707104fdfe1f7508404e2861500303687d65; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -415,7 +415,7 @@ BEGIN
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
       ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
+        -- A condition that is false plans no scan: a foreign table's server is not contacted.
         EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
@@ -738,9 +738,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '5f96ac3c3f852f9de0a3374372db8c6fd77c23c8492ce61dfed8d7bbfb2aa32d';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '992dd3329420230fbe1977af7260e2834465d54645dd6298a146215cf4262a5f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 5f96ac3c3f852f9de0a3374372db8c6fd77c23c8492ce61dfed8d7bbfb2aa32d; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 992dd3329420230fbe1977af7260e2834465d54645dd6298a146215cf4262a5f; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

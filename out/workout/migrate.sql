@@ -204,7 +204,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6c806e656dad01f9ee33b4f710ceaf242d04e1312cf218eb834f0d2cd281d20a';
+SET pgmig.fingerprint = 'b25ac58b2d65764036434c944db939d9c0f556e1b60d7299c95e6c7ad93ae195';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -720,7 +720,7 @@ BEGIN
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
                                   CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
       ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- WHERE false plans no scan: a foreign table's server is not contacted.
+        -- A condition that is false plans no scan: a foreign table's server is not contacted.
         EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
       END IF;
       IF to_lock.writes THEN
@@ -1140,9 +1140,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6c806e656dad01f9ee33b4f710ceaf242d04e1312cf218eb834f0d2cd281d20a';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b25ac58b2d65764036434c944db939d9c0f556e1b60d7299c95e6c7ad93ae195';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6c806e656dad01f9ee33b4f710ceaf242d04e1312cf218eb834f0d2cd281d20a; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile b25ac58b2d65764036434c944db939d9c0f556e1b60d7299c95e6c7ad93ae195; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
