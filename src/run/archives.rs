@@ -8,8 +8,9 @@
 //! 2. Per query, one file `<dir>/<entry>/<name>.txt` per value of `file`: the texts of its
 //!    rows, in the query's order, one after the other. The name comes from data, so it is
 //!    made safe as export's file names are ([`stem`]: lowercase ASCII letters, digits, `_`,
-//!    `-`; anything else changed and a hash of the value added): never a path. A file the
-//!    V1 archive already has is kept as it was (the guide creates only missing archives).
+//!    `-`; anything else changed and a hash of the value added): never a path. Two values
+//!    made the same name are refused before anything is written. A file the V1 archive
+//!    already has is kept as it was (the guide creates only missing archives).
 //!
 //! Which CSV goes where is read from export.sql's `-- pgmig archive: CSV -> DIR/ENTRY/`
 //! lines, and every part of those lines is checked again as a plain word.
@@ -38,13 +39,18 @@ pub fn write_archives(
 ) -> Result<Written, String> {
     let entries = manifest(script)?;
     let mut written = Written::default();
-    if let Some(src) = v1_archive {
-        let root = entries
-            .first()
-            .map(|(_, root, _)| root.clone())
-            .ok_or("--v1-archive: the model has no `archives:`, nowhere to copy it")?;
-        written.copied = copy_tree(src, &to.join(root))?;
-    }
+    let v1_root = match v1_archive {
+        Some(src) => Some((
+            src,
+            entries
+                .first()
+                .map(|(_, root, _)| root.clone())
+                .ok_or("--v1-archive: the model has no `archives:`, nowhere to copy it")?,
+        )),
+        None => None,
+    };
+    // Every CSV is read and checked before any file is written.
+    let mut archives = Vec::new();
     for (csv, root, entry) in entries {
         let path = to.join(&csv);
         let text =
@@ -58,22 +64,41 @@ pub fn write_archives(
         {
             return Err(format!("{}: the header is not `file,text`", path.display()));
         }
-        let mut files: BTreeMap<String, String> = BTreeMap::new();
+        // The file's name, the value it was made from, and its texts.
+        let mut files: BTreeMap<String, (String, String)> = BTreeMap::new();
         for (i, row) in rows.iter().enumerate().skip(1) {
             let name = match row.first() {
                 Some(Some(n)) if !n.is_empty() => n,
                 _ => return Err(format!("{}: row {i} has no file name", path.display())),
             };
             let body = row.get(1).cloned().flatten().unwrap_or_default();
-            files
+            let (made_from, texts) = files
                 .entry(format!("{}.txt", stem(name)))
-                .or_default()
-                .push_str(&body);
+                .or_insert((name.clone(), String::new()));
+            // Two values made safe the same way (a plain value can be another's safe form
+            // and hash): their texts must not end up in one file.
+            if made_from != name {
+                return Err(format!(
+                    "{}: row {i}: the file names {:?} and {:?} would both be written as {}/{entry}/{}.txt; no archive was written",
+                    path.display(),
+                    made_from,
+                    name,
+                    root,
+                    stem(name)
+                ));
+            }
+            texts.push_str(&body);
         }
+        archives.push((root, entry, files));
+    }
+    if let Some((src, root)) = v1_root {
+        written.copied = copy_tree(src, &to.join(root))?;
+    }
+    for (root, entry, files) in archives {
         let dir = to.join(&root).join(&entry);
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let (mut made, mut kept) = (0, 0);
-        for (name, body) in files {
+        for (name, (_, body)) in files {
             let file = dir.join(&name);
             match std::fs::OpenOptions::new()
                 .write(true)
@@ -268,6 +293,33 @@ mod tests {
             "old",
             "a V1 file is kept"
         );
+    }
+
+    /// A plain value can be another value's safe form and hash (`alice-9f15d167` is `Alice`'s,
+    /// which anyone can compute): the two rows' texts went into one file, Alice's diary and
+    /// the other user's together (found by a hostile review). Such names are refused, before
+    /// anything is written.
+    #[test]
+    fn two_names_made_safe_the_same_way_are_refused_and_nothing_is_written() {
+        let to = tempfile::tempdir().unwrap();
+        let script = format!("{MARKER}archive.diaries.csv -> arch/diaries/ (model line 1)\n");
+        let disguised = stem("Alice");
+        assert_ne!(disguised, "Alice");
+        std::fs::write(
+            to.path().join("archive.diaries.csv"),
+            format!("file,text\nAlice,private\n{disguised},other\n"),
+        )
+        .unwrap();
+        let v1 = tempfile::tempdir().unwrap();
+        std::fs::write(v1.path().join("old.txt"), "old").unwrap();
+        let refused = write_archives(&script, to.path(), Some(v1.path())).unwrap_err();
+        assert!(
+            refused.contains(&format!(
+                "row 2: the file names \"Alice\" and \"{disguised}\" would both be written as arch/diaries/{disguised}.txt; no archive was written"
+            )),
+            "{refused}"
+        );
+        assert!(!to.path().join("arch").exists(), "an archive was written");
     }
 
     #[test]
