@@ -2051,8 +2051,18 @@ fn in_place_column_named_like_pgmig() {
 #[test]
 fn name_with_a_carriage_return() {
     let v2 = v2_edited("  body text\n", "  body text,\n  \"no\rte\" text\n");
-    insta::assert_snapshot!(refused_against(VALID.as_bytes(), V1_DDL, &v2), @r#"
-    model.yaml: error: a name holds a carriage return or another control character: verify.sql:984 would be `SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.person_id) AS text) COLLATE pg_catalog."C", CAST((t.title) AS text) COLLATE pg_catalog."C", CAST((t.body) AS text) COLLATE pg_catalog."C", CAST((t."no␍te") AS text) COLLATE pg_catalog."C"`
+    // The line moves whenever verify.sql's templates change length: the snapshot keeps its place.
+    let message = refused_against(VALID.as_bytes(), V1_DDL, &v2);
+    let (before, after) = message
+        .split_once("verify.sql:")
+        .expect("names a script line");
+    let line_end = after
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(after.len());
+    assert!(line_end > 0, "{message}");
+    let message = format!("{before}verify.sql:LINE{}", &after[line_end..]);
+    insta::assert_snapshot!(message, @r#"
+    model.yaml: error: a name holds a carriage return or another control character: verify.sql:LINE would be `SELECT CAST((t.id) AS text) COLLATE pg_catalog."C", CAST((t.person_id) AS text) COLLATE pg_catalog."C", CAST((t.title) AS text) COLLATE pg_catalog."C", CAST((t.body) AS text) COLLATE pg_catalog."C", CAST((t."no␍te") AS text) COLLATE pg_catalog."C"`
       help: rename the object: psql drops a carriage return before a line feed, so the script would name another one; line feeds and tabs in names are fine
     error: model.yaml has 1 error; nothing was written
     "#);

@@ -25,7 +25,9 @@ SET bytea_output = hex;
 BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
 
 -- One pgmig run per database at a time: two runs interleaving leave what a rerun cannot
--- fix. Taken here, not waited for: a second run fails at once, naming the first.
+-- fix. Taken here, not waited for: a second run fails at once, naming the first. Any role
+-- that can connect may take an advisory lock, so the holder may not be a pgmig run: the
+-- message gives its role, and whether it is a superuser, for the DBA to judge.
 -- Held until this transaction ends.
 -- `pgmig run` holds the same lock in the same session: advisory locks are re-entrant there.
 DO $lock$
@@ -37,21 +39,26 @@ BEGIN
   -- after psql: while the holder has no session left, the lock is asked for again (2 s).
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
-    SELECT pg_catalog.format('pid %s (user %s, application %s, from %s, connected since %s)',
-                             l.pid, a.usename, pg_catalog.quote_literal(a.application_name),
+    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+                             l.pid, a.usename,
+                             CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
+                             pg_catalog.quote_literal(a.application_name),
                              coalesce(a.client_addr::text, 'the local socket'),
                              pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')),
            a.pid IS NULL
     INTO holder, holder_gone
     FROM pg_catalog.pg_locks AS l
     LEFT JOIN pg_catalog.pg_stat_activity AS a ON a.pid = l.pid
+    LEFT JOIN pg_catalog.pg_roles AS r ON r.oid = a.usesysid
     WHERE l.locktype = 'advisory' AND l.granted
       AND l.database = (SELECT d.oid FROM pg_catalog.pg_database AS d WHERE d.datname = pg_catalog.current_database())
       AND l.classid = 213019767 AND l.objid = 3158493263 AND l.objsubid = 1
     LIMIT 1;
     IF NOT coalesce(holder_gone, true) OR attempt = 20 THEN
-      RAISE EXCEPTION 'another pgmig run holds the lock on this database: %', coalesce(holder, 'it may just have finished')
-        USING HINT = 'wait for it to end and run this script again (to end it: SELECT pg_terminate_backend(pid))';
+      RAISE EXCEPTION 'pgmig''s lock on this database is held by %', coalesce(holder, 'a run that may just have finished')
+        USING HINT = 'another pgmig run holds it, or a session that took the same advisory lock key: '
+                     'wait for a pgmig run to end; end any other session with SELECT pg_terminate_backend(pid); '
+                     'then run this script again';
     END IF;
     PERFORM pg_catalog.pg_sleep(0.1);
   END LOOP;

@@ -24,7 +24,7 @@ pub enum RunError {
     Connect { message: String },
 
     /// Another session holds the pgmig advisory lock.
-    #[error("another pgmig run holds the lock on this database ({holder}); refusing to start")]
+    #[error("pgmig's lock on this database is held by {holder}; refusing to start (another pgmig run holds it, or a session that took the same advisory lock key: any role that can connect may take one)")]
     LockHeld { holder: String },
 
     /// Schema `_pgmig` holds what the running role does not own (see `trust`).

@@ -97,12 +97,13 @@ fn held_here(client: &mut Client) -> Result<bool, postgres::Error> {
 /// Describes who holds the lock: pid, user, application, address, since when.
 pub(crate) fn holder(client: &mut Client) -> String {
     let rows = client.query(
-        "SELECT l.pid, a.usename::text, a.application_name, a.client_addr::text,
-                to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')
+        "SELECT l.pid, a.usename::text, r.rolsuper, a.application_name, a.client_addr::text,
+                pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')
            FROM pg_catalog.pg_locks l
-           LEFT JOIN pg_stat_activity a ON a.pid = l.pid
+           LEFT JOIN pg_catalog.pg_stat_activity a ON a.pid = l.pid
+           LEFT JOIN pg_catalog.pg_roles r ON r.oid = a.usesysid
           WHERE l.locktype = 'advisory' AND l.granted
-            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND l.database = (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
             AND l.classid = $1 AND l.objid = $2 AND l.objsubid = 1",
         &[&LOCK_CLASSID, &LOCK_OBJID],
     );
@@ -115,13 +116,17 @@ pub(crate) fn holder(client: &mut Client) -> String {
     };
     let pid: i32 = r.get(0);
     let user: Option<String> = r.get(1);
-    let app: Option<String> = r.get(2);
-    let addr: Option<String> = r.get(3);
-    let since: Option<String> = r.get(4);
+    let superuser: Option<bool> = r.get(2);
+    let app: Option<String> = r.get(3);
+    let addr: Option<String> = r.get(4);
+    let since: Option<String> = r.get(5);
     let mut s = format!("pid {pid}");
     let mut parts = Vec::new();
     if let Some(u) = user {
         parts.push(format!("user {u}"));
+    }
+    if let Some(s) = superuser {
+        parts.push(if s { "a superuser" } else { "not a superuser" }.into());
     }
     if let Some(a) = app.filter(|a| !a.is_empty()) {
         parts.push(format!("application {a}"));

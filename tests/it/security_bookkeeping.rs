@@ -416,7 +416,7 @@ fn a_second_run_under_psql_fails_at_once_naming_the_first() {
             &out,
             what,
             &[
-                "another pgmig run holds the lock on this database",
+                "pgmig's lock on this database is held by pid",
                 &format!("pid {pid} "),
                 "application 'first_run'",
             ],
@@ -446,6 +446,57 @@ fn a_second_run_under_psql_fails_at_once_naming_the_first() {
         "batched migrate",
     );
     must_pass(run(&db, batched.path(), "verify.sql", &[]), "verify");
+}
+
+/// Any role that can connect may take an advisory lock, pgmig's key included (third review,
+/// l1). It cannot be kept from doing so (advisory locks are PUBLIC), but it must not pass for
+/// a pgmig run: the scripts and the runner name its role as not a superuser, change nothing,
+/// and say how to end the session.
+#[test]
+fn a_lock_held_by_a_role_that_is_not_a_superuser_is_named_as_such() {
+    let db = workout_db("sb_lock_role");
+    let batched = crate::support::workout_batched("3");
+    let fresh = db.table_md5s(USER_SCHEMAS);
+    let role = attacker(&db);
+    db.execute(&format!("ALTER ROLE {role} LOGIN"));
+    let mut squatter =
+        postgres::Client::connect(&format!("{} user={role}", db.url()), postgres::NoTls).unwrap();
+    squatter
+        .execute("SELECT pg_advisory_lock($1)", &[&run::LOCK_KEY])
+        .unwrap();
+    let pid: i32 = squatter
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0);
+    let holder = format!("pid {pid} (user {role}, not a superuser,");
+
+    let out = run(&db, batched.path(), "migrate.sql", &[]);
+    assert_refused(
+        &out,
+        "batched migrate",
+        &[
+            &holder,
+            "or a session that took the same advisory lock key",
+            "pg_terminate_backend",
+        ],
+    );
+    let text = std::fs::read_to_string(batched.path().join("migrate.sql")).unwrap();
+    let mut conn = run::connect_capturing(&db.url()).unwrap();
+    let e = run::run_script(&mut conn, "migrate.sql", &text, &BTreeMap::new()).unwrap_err();
+    let message = e.to_string();
+    assert!(message.contains(&holder), "{message}");
+    assert!(message.contains("pg_terminate_backend"), "{message}");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        fresh,
+        "a refused run changed the database"
+    );
+
+    drop(squatter);
+    must_pass(
+        run(&db, batched.path(), "migrate.sql", &[]),
+        "batched migrate",
+    );
 }
 
 /// `pgmig run` holds the lock in the session the script takes it again in: it still runs, and
@@ -499,7 +550,7 @@ fn in_place_scripts_refuse_a_bad_boolean_a_held_lock_and_a_planted_bookkeeping_s
         &out,
         "in-place migrate",
         &[
-            "another pgmig run holds the lock on this database",
+            "pgmig's lock on this database is held by pid",
             &format!("pid {pid} "),
         ],
     );
