@@ -219,7 +219,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'e099cf5bb9293c82037da671be731811a9f0065c76ce823c8245bb277605e552';
+SET pgmig.fingerprint = '4152e732cd69277cf3a63a2e572a057bb5cae01ae5846b9b7097bb9ab74d321f';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -515,9 +515,14 @@ BEGIN
       ORDER BY s.writes DESC, c.oid
     LOOP
       -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
+      -- A partitioned table written to routes rows to its partitions, and ATTACH PARTITION
+      -- takes only SHARE UPDATE EXCLUSIVE on it: ROW EXCLUSIVE would let its owner attach a
+      -- partition (with triggers this check never saw) for the next INSERT to route into.
       IF to_lock.relkind IN ('r', 'p', 'v') THEN
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
-                                  CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
+                                  CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
+                                       WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
+                                       ELSE 'ACCESS SHARE' END);
       ELSIF to_lock.relkind IN ('m', 'f') THEN
         -- A condition that is false plans no scan: a foreign table's server is not contacted.
         EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
@@ -840,9 +845,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'e099cf5bb9293c82037da671be731811a9f0065c76ce823c8245bb277605e552';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4152e732cd69277cf3a63a2e572a057bb5cae01ae5846b9b7097bb9ab74d321f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile e099cf5bb9293c82037da671be731811a9f0065c76ce823c8245bb277605e552; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4152e732cd69277cf3a63a2e572a057bb5cae01ae5846b9b7097bb9ab74d321f; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

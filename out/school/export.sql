@@ -397,9 +397,14 @@ BEGIN
       ORDER BY s.writes DESC, c.oid
     LOOP
       -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
+      -- A partitioned table written to routes rows to its partitions, and ATTACH PARTITION
+      -- takes only SHARE UPDATE EXCLUSIVE on it: ROW EXCLUSIVE would let its owner attach a
+      -- partition (with triggers this check never saw) for the next INSERT to route into.
       IF to_lock.relkind IN ('r', 'p', 'v') THEN
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
-                                  CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
+                                  CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
+                                       WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
+                                       ELSE 'ACCESS SHARE' END);
       ELSIF to_lock.relkind IN ('m', 'f') THEN
         -- A condition that is false plans no scan: a foreign table's server is not contacted.
         EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);

@@ -419,7 +419,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '73e48ef369cdcb1eb16538ff8a8d0470b301005f6da3e9ad45422e455c6d955e';
+SET pgmig.fingerprint = '01f8320797d2c2dea66f09f09a82c389c9fa5bbb579a1b80293ce298e6948700';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -469,9 +469,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '73e48ef369cdcb1eb16538ff8a8d0470b301005f6da3e9ad45422e455c6d955e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '01f8320797d2c2dea66f09f09a82c389c9fa5bbb579a1b80293ce298e6948700';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 73e48ef369cdcb1eb16538ff8a8d0470b301005f6da3e9ad45422e455c6d955e; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 01f8320797d2c2dea66f09f09a82c389c9fa5bbb579a1b80293ce298e6948700; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -618,9 +618,14 @@ BEGIN
       ORDER BY s.writes DESC, c.oid
     LOOP
       -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
+      -- A partitioned table written to routes rows to its partitions, and ATTACH PARTITION
+      -- takes only SHARE UPDATE EXCLUSIVE on it: ROW EXCLUSIVE would let its owner attach a
+      -- partition (with triggers this check never saw) for the next INSERT to route into.
       IF to_lock.relkind IN ('r', 'p', 'v') THEN
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
-                                  CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
+                                  CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
+                                       WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
+                                       ELSE 'ACCESS SHARE' END);
       ELSIF to_lock.relkind IN ('m', 'f') THEN
         -- A condition that is false plans no scan: a foreign table's server is not contacted.
         EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
@@ -1040,9 +1045,14 @@ BEGIN
       ORDER BY s.writes DESC, c.oid
     LOOP
       -- LOCK and FROM take no parameter; the name is regclass's output, quoted by PostgreSQL.
+      -- A partitioned table written to routes rows to its partitions, and ATTACH PARTITION
+      -- takes only SHARE UPDATE EXCLUSIVE on it: ROW EXCLUSIVE would let its owner attach a
+      -- partition (with triggers this check never saw) for the next INSERT to route into.
       IF to_lock.relkind IN ('r', 'p', 'v') THEN
         EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
-                                  CASE WHEN to_lock.writes THEN 'ROW EXCLUSIVE' ELSE 'ACCESS SHARE' END);
+                                  CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
+                                       WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
+                                       ELSE 'ACCESS SHARE' END);
       ELSIF to_lock.relkind IN ('m', 'f') THEN
         -- A condition that is false plans no scan: a foreign table's server is not contacted.
         EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
@@ -1834,7 +1844,10 @@ BEGIN
       BEGIN
         -- Each batch commits, so between two the table's owner may attach code (a trigger,
         -- a rule) that this UPDATE, run by the superuser, would fire: the check runs again in
-        -- every batch's transaction, and its locks hold until the batch commits.
+        -- every batch's transaction, and its locks hold until the batch commits. The UPDATE
+        -- reaches inheritance children too, and ALTER TABLE … INHERIT takes only SHARE UPDATE
+        -- EXCLUSIVE on the parent: that lock is taken first, so no child joins after the check.
+        LOCK TABLE public.reminders IN SHARE UPDATE EXCLUSIVE MODE;
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
@@ -2025,7 +2038,10 @@ BEGIN
       BEGIN
         -- Each batch commits, so between two the table's owner may attach code (a trigger,
         -- a rule) that this UPDATE, run by the superuser, would fire: the check runs again in
-        -- every batch's transaction, and its locks hold until the batch commits.
+        -- every batch's transaction, and its locks hold until the batch commits. The UPDATE
+        -- reaches inheritance children too, and ALTER TABLE … INHERIT takes only SHARE UPDATE
+        -- EXCLUSIVE on the parent: that lock is taken first, so no child joins after the check.
+        LOCK TABLE public.users IN SHARE UPDATE EXCLUSIVE MODE;
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
@@ -2216,7 +2232,10 @@ BEGIN
       BEGIN
         -- Each batch commits, so between two the table's owner may attach code (a trigger,
         -- a rule) that this UPDATE, run by the superuser, would fire: the check runs again in
-        -- every batch's transaction, and its locks hold until the batch commits.
+        -- every batch's transaction, and its locks hold until the batch commits. The UPDATE
+        -- reaches inheritance children too, and ALTER TABLE … INHERIT takes only SHARE UPDATE
+        -- EXCLUSIVE on the parent: that lock is taken first, so no child joins after the check.
+        LOCK TABLE public.journal_entries IN SHARE UPDATE EXCLUSIVE MODE;
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
@@ -2407,7 +2426,10 @@ BEGIN
       BEGIN
         -- Each batch commits, so between two the table's owner may attach code (a trigger,
         -- a rule) that this UPDATE, run by the superuser, would fire: the check runs again in
-        -- every batch's transaction, and its locks hold until the batch commits.
+        -- every batch's transaction, and its locks hold until the batch commits. The UPDATE
+        -- reaches inheritance children too, and ALTER TABLE … INHERIT takes only SHARE UPDATE
+        -- EXCLUSIVE on the parent: that lock is taken first, so no child joins after the check.
+        LOCK TABLE public.tags IN SHARE UPDATE EXCLUSIVE MODE;
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (

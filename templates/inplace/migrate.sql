@@ -227,7 +227,10 @@ BEGIN
 {% call retry::retried("    ", "fill " ~ t.step ~ ": batch ", true, "") %}
         -- Each batch commits, so between two the table's owner may attach code (a trigger,
         -- a rule) that this UPDATE, run by the superuser, would fire: the check runs again in
-        -- every batch's transaction, and its locks hold until the batch commits.
+        -- every batch's transaction, and its locks hold until the batch commits. The UPDATE
+        -- reaches inheritance children too, and ALTER TABLE … INHERIT takes only SHARE UPDATE
+        -- EXCLUSIVE on the parent: that lock is taken first, so no child joins after the check.
+        LOCK TABLE {{ t.name }} IN SHARE UPDATE EXCLUSIVE MODE;
         PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (

@@ -436,6 +436,75 @@ fn nothing_can_be_attached_to_the_written_tables_while_migrate_runs() {
     );
 }
 
+/// A row written into a partitioned table is routed to its partitions, and `ATTACH PARTITION`
+/// takes only SHARE UPDATE EXCLUSIVE on the table: under the guard's ROW EXCLUSIVE, the
+/// table's owner attached a default partition with a trigger after the guard had passed, and
+/// migrate's INSERT routed a row into it and ran the trigger as the superuser (found in the
+/// project's own review; nokey fixture, whose V2 readings is partitioned by year).
+#[test]
+fn no_partition_can_be_attached_to_a_partitioned_target_while_migrate_runs() {
+    let fixture = crate::support::repo_root().join("tests/it/fixtures/models/nokey");
+    // Without its foreign key: attaching a partition clones it, which waits for the
+    // referenced table's lock, and a partitioned table without one must be safe too.
+    let v2_text = std::fs::read_to_string(fixture.join("v2.sql")).unwrap();
+    let (before, readings) = v2_text.split_once("CREATE TABLE readings").unwrap();
+    let v2_text = format!(
+        "{before}CREATE TABLE readings{}",
+        readings.replacen(" REFERENCES sensors (id)", "", 1)
+    );
+    let v2 = tempfile::tempdir().unwrap();
+    std::fs::write(v2.path().join("v2.sql"), &v2_text).unwrap();
+    let dir = crate::support::compile_ddl(
+        &fixture.join("model.yaml"),
+        &fixture.join("v1.sql"),
+        &v2.path().join("v2.sql"),
+    );
+    let db = crate::support::cluster().create_db("si_attach");
+    db.execute("CREATE SCHEMA v1");
+    db.load_in_schema(&fixture.join("v1.sql"), "v1");
+    db.load_in_schema(&v2.path().join("v2.sql"), "public");
+    db.load_in_schema(&fixture.join("data.sql"), "v1");
+    // A reading of a year V2 has no partition for yet: a default partition would take it.
+    db.execute("INSERT INTO v1.readings VALUES (7, 1, '2026-02-02', 1.00)");
+    let role = application_role(&db);
+    let trace = evidence(&db);
+    db.execute(&fill(
+        "SET ROLE {role};
+         CREATE TABLE public.readings_other (LIKE public.readings);
+         CREATE FUNCTION public.pwn() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN NEW; END $f$;
+         CREATE TRIGGER pwn BEFORE INSERT ON public.readings_other FOR EACH ROW EXECUTE FUNCTION public.pwn();",
+        &role,
+        &trace,
+    ));
+    // Migrate passes the guard and waits at its first insert: another session is inserting
+    // the same sensor (and will roll back).
+    let mut holder = db.client();
+    holder
+        .batch_execute("BEGIN; INSERT INTO public.sensors VALUES (1, 'in flight')")
+        .unwrap();
+    let migrate = spawn_script(&db, dir.path(), "migrate.sql", "si_attach_migrate", &[]);
+    assert!(
+        db.waits_for_lock("si_attach_migrate", || true),
+        "migrate never waited for the sensor in flight"
+    );
+    let attached = db.try_execute(&format!(
+        "SET lock_timeout = '300ms'; SET ROLE {role};
+         ALTER TABLE public.readings ATTACH PARTITION public.readings_other DEFAULT;"
+    ));
+    assert!(
+        attached.as_ref().is_err_and(|e| e.contains("lock timeout")),
+        "a partition was attached to a table migrate writes while it ran: {attached:?}"
+    );
+    holder.batch_execute("ROLLBACK").unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    assert!(
+        stderr(&out).contains("no partition of relation \"readings\" found for row"),
+        "migrate should fail on the 2026 reading, which has no partition:\n{}",
+        stderr(&out)
+    );
+    assert_not_run(&db, &role, &trace, "migrate");
+}
+
 /// A script that commits as it goes gives its locks back at every COMMIT: a trigger the tables'
 /// owner attaches between two transactions of a batched migrate must be refused before the
 /// next one writes (the check runs again at the start of each). Before, the check ran once at
@@ -533,6 +602,42 @@ fn a_trigger_attached_during_an_in_place_fill_is_refused_before_the_next_batch_w
         &format!("public.reminders: trigger pwn runs public.pwn(), owned by {role}"),
     );
     assert_not_run(&db, &role, &trace, "in-place migrate's fill");
+}
+
+/// The fill's UPDATE reaches the table's inheritance children, and `ALTER TABLE … INHERIT`
+/// takes only SHARE UPDATE EXCLUSIVE on the parent, which ROW EXCLUSIVE lets through (tried on
+/// a scratch cluster): a child its owner made between a batch's check and its UPDATE would
+/// have been written by the superuser unchecked. Each batch now holds that mode on its table
+/// from before the check to its COMMIT: seen here in `pg_locks` while the fill runs.
+#[test]
+fn every_in_place_fill_batch_holds_its_table_against_new_inheritance_children() {
+    let in_place = crate::support::uuid::compiled(100);
+    let db = crate::support::uuid::uuid_db("si_fill_inherit", false);
+    let mut migrate = spawn_script(&db, in_place.path(), "migrate.sql", "si_fill_inherit", &[]);
+    let mut watcher = db.client();
+    // Other statements take that mode too (the concurrent index builds, the validations): only
+    // the fill's CALL counts.
+    let mut seen = false;
+    while !seen && migrate.try_wait().unwrap().is_none() {
+        seen = watcher
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks AS l JOIN pg_stat_activity AS a ON a.pid = l.pid
+                                 WHERE a.application_name = 'si_fill_inherit' AND l.granted
+                                   AND l.relation = 'public.reminders'::regclass
+                                   AND l.mode = 'ShareUpdateExclusiveLock'
+                                   AND a.query LIKE 'CALL _pgmig.inplace_uuid_reminders(%')",
+                &[],
+            )
+            .unwrap()
+            .get(0);
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let out = migrate.wait_with_output().unwrap();
+    assert!(out.status.success(), "migrate: {}", stderr(&out));
+    assert!(
+        seen,
+        "no fill batch held SHARE UPDATE EXCLUSIVE on public.reminders"
+    );
 }
 
 /// `pgmig run` counts each step's source rows on a second connection for its progress bars.
