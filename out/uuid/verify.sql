@@ -227,9 +227,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '01f8320797d2c2dea66f09f09a82c389c9fa5bbb579a1b80293ce298e6948700';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd8665ff33501ee0e7e1b6e0952603e872d840849fc34f5818bb9964a401cb0c1';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 01f8320797d2c2dea66f09f09a82c389c9fa5bbb579a1b80293ce298e6948700; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile d8665ff33501ee0e7e1b6e0952603e872d840849fc34f5818bb9964a401cb0c1; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

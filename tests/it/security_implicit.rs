@@ -1463,6 +1463,71 @@ tables:
     }
 }
 
+/// `ALTER DOMAIN … ADD CONSTRAINT … NOT VALID` takes no lock on the tables that use the domain
+/// (tried on a scratch cluster: it went through while another session held the table ROW
+/// EXCLUSIVE). The owner of a written column's domain added a CHECK calling its function after
+/// the guard, while migrate waited at its first insert, and the insert ran it as the
+/// superuser. No lock can hold a domain still, so the guard now refuses a written column's
+/// domain (or one the model casts to) that an untrusted role owns, before anything runs.
+#[test]
+fn a_written_columns_domain_another_role_owns_is_refused() {
+    let v1 = "CREATE TABLE members (id integer PRIMARY KEY, email text NOT NULL);";
+    let v2 = "CREATE DOMAIN email_t AS text;
+              CREATE TABLE members (id integer PRIMARY KEY, email email_t NOT NULL);";
+    let model = "name: domains
+source: { schema: v1 }
+target: { schema: public }
+tables:
+  members:
+    from: members m
+    key: keep
+";
+    let (_src, dir) = crate::support::compile_texts(v1, v2, model);
+    let db = calling_db("si_domain_owner");
+    let role = format!("domain_owner_of_{}", db.name());
+    let trace = evidence(&db);
+    db.execute(&format!(
+        "DROP TABLE public.members;
+         CREATE ROLE {role} NOSUPERUSER;
+         CREATE SCHEMA app AUTHORIZATION {role};
+         CREATE DOMAIN public.email_t AS text;
+         ALTER DOMAIN public.email_t OWNER TO {role};
+         CREATE TABLE public.members (id integer PRIMARY KEY, email public.email_t NOT NULL);
+         SET ROLE {role};
+         CREATE FUNCTION app.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         RESET ROLE;",
+        escalate(&role, &trace)
+    ));
+    let before = db.table_md5s(USER_SCHEMAS);
+    let out = run(&db, dir.as_path(), "precheck.sql", &[]);
+    let finding = format!("public.members: domain public.email_t (column email) belongs to {role}");
+    assert_refused(&out, "precheck", &finding);
+
+    // The attack: migrate held up at its insert (another session inserts the same key, and
+    // will roll back), the CHECK added meanwhile.
+    let mut holder = db.client();
+    holder
+        .batch_execute("BEGIN; INSERT INTO public.members VALUES (1, 'in flight')")
+        .unwrap();
+    let mut migrate = spawn_script(&db, dir.as_path(), "migrate.sql", "si_domain_migrate", &[]);
+    db.waits_for_lock("si_domain_migrate", || {
+        migrate.try_wait().unwrap().is_none()
+    });
+    db.execute(&format!(
+        "SET ROLE {role};
+         ALTER DOMAIN public.email_t ADD CONSTRAINT pwn CHECK (app.pwn(VALUE)) NOT VALID;"
+    ));
+    holder.batch_execute("ROLLBACK").unwrap();
+    let out = migrate.wait_with_output().unwrap();
+    assert_refused(&out, "migrate", &finding);
+    assert_not_run(&db, &role, &trace, "migrate");
+    assert_eq!(
+        db.table_md5s(USER_SCHEMAS),
+        before,
+        "migrate changed V1 or V2"
+    );
+}
+
 /// A model that casts to a domain with a CHECK (one of PostgreSQL's own:
 /// information_schema.cardinal_number, `CHECK (VALUE >= 0)`): the guard checks the CHECK and
 /// lets it run. (Before 2026-12-07 the guard's own finding text formatted the NULL column of a
