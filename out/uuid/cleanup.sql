@@ -250,7 +250,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15';
+SET pgmig.fingerprint = 'b15c7ab7123903034ae23f2914545bb228549505e8abd9d0d6c7b460e4040a11';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -284,9 +284,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'b15c7ab7123903034ae23f2914545bb228549505e8abd9d0d6c7b460e4040a11';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile b15c7ab7123903034ae23f2914545bb228549505e8abd9d0d6c7b460e4040a11; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1083,6 +1083,31 @@ BEGIN
 END
 $check$;
 
+-- column privileges migrate's swap recorded in _pgmig.column_grants, held by the migrated columns
+DO $check$
+DECLARE
+  n_rows bigint;
+BEGIN
+  SELECT count(*) INTO n_rows FROM (
+    SELECT 1
+    FROM _pgmig.column_grants AS r
+    JOIN pg_catalog.pg_class AS c ON c.oid = r.table_name::pg_catalog.regclass
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attname = r.column_name AND NOT a.attisdropped
+    WHERE r.model = 'uuid' AND r.script = 'migrate'
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(a.attacl) AS h
+                      WHERE h.grantor = r.grantor AND h.grantee = r.grantee AND h.privilege_type = r.privilege_type
+                        AND (h.is_grantable OR NOT r.is_grantable))
+  ) AS offending;
+  IF n_rows = 0 THEN
+    RAISE NOTICE 'PASS  column privileges V1''s columns had are on the migrated columns';
+  ELSE
+    RAISE NOTICE 'FAIL  column privileges V1''s columns had are on the migrated columns: % rows', n_rows;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
 DO $check$
 BEGIN
   IF current_setting('pgmig.failures')::int > 0 THEN
@@ -1104,6 +1129,7 @@ DELETE FROM _pgmig.seals WHERE model = 'uuid' AND subject = 'backup of public.jo
 DROP TABLE _pgmig.backup_uuid_tags;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_tags(bigint);
 DELETE FROM _pgmig.seals WHERE model = 'uuid' AND subject = 'backup of public.tags';
+DELETE FROM _pgmig.column_grants WHERE model = 'uuid';
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('uuid', 'cleanup', '(all)', clock_timestamp(), 'done');
 
