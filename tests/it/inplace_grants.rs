@@ -67,27 +67,30 @@ fn reads_user_id(db: &TestDb, role: &str) -> String {
 fn column_privileges_survive_the_swap_and_the_reverse_swap_and_verify_checks_them() {
     let (_dir, out) = compile_texts(V1, &V1.replace("character varying(36)", "uuid"), MODEL);
     let db = cluster().create_db("ip_grants");
-    // Roles are the cluster's: named after the database. The reader's name is hostile.
+    // Roles are the cluster's: named after the database. The reader's and the grantor's
+    // names are hostile.
     let reader = format!("x\"; DROP TABLE public.items; -- {}", db.name());
-    let lead = format!("lead_{}", db.name());
+    let lead = format!("le'ad\" {}", db.name());
     db.execute(&format!(
         "{V1}
          INSERT INTO public.items SELECT n, md5(n::text)::uuid::text, 'n' FROM generate_series(1, 10) AS n;
          CREATE ROLE {reader_q} NOSUPERUSER;
-         CREATE ROLE {lead} NOSUPERUSER;
-         GRANT SELECT (id, user_id) ON public.items TO {lead} WITH GRANT OPTION;
+         CREATE ROLE {lead_q} NOSUPERUSER;
+         GRANT SELECT (id, user_id) ON public.items TO {lead_q} WITH GRANT OPTION;
          GRANT UPDATE (user_id) ON public.items TO {reader_q} WITH GRANT OPTION;
          GRANT INSERT ON public.items TO {reader_q};
          GRANT REFERENCES (user_id) ON public.items TO PUBLIC;
-         SET ROLE {lead};
+         SET ROLE {lead_q};
          GRANT SELECT (id, user_id) ON public.items TO {reader_q};
          RESET ROLE;",
-        reader_q = quoted(&reader)
+        reader_q = quoted(&reader),
+        lead_q = quoted(&lead)
     ));
     let v1_columns = column_privileges(&db);
     let reader_id = quoted(&reader);
+    let lead_q = quoted(&lead);
     assert!(
-        v1_columns.contains(&format!("user_id: {reader_id} SELECT granted by {lead}"))
+        v1_columns.contains(&format!("user_id: {reader_id} SELECT granted by {lead_q}"))
             && v1_columns.contains(&format!(
                 "user_id: {reader_id} UPDATE WITH GRANT OPTION granted by postgres"
             )),
@@ -117,7 +120,7 @@ fn column_privileges_survive_the_swap_and_the_reverse_swap_and_verify_checks_the
         .unwrap_or_else(|| panic!("{precheck}"));
     assert!(
         carried.contains(&format!(
-            "items.user_id: SELECT to {reader_id} (granted by {lead})"
+            "items.user_id: SELECT to {reader_id} (granted by {lead_q})"
         )),
         "{carried}"
     );
