@@ -257,7 +257,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'd8665ff33501ee0e7e1b6e0952603e872d840849fc34f5818bb9964a401cb0c1';
+SET pgmig.fingerprint = 'edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -291,9 +291,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd8665ff33501ee0e7e1b6e0952603e872d840849fc34f5818bb9964a401cb0c1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile d8665ff33501ee0e7e1b6e0952603e872d840849fc34f5818bb9964a401cb0c1; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1090,6 +1090,31 @@ BEGIN
 END
 $check$;
 
+-- column privileges migrate's swap recorded in _pgmig.column_grants, held by the migrated columns
+DO $check$
+DECLARE
+  n_rows bigint;
+BEGIN
+  SELECT count(*) INTO n_rows FROM (
+    SELECT 1
+    FROM _pgmig.column_grants AS r
+    JOIN pg_catalog.pg_class AS c ON c.oid = r.table_name::pg_catalog.regclass
+    JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+    LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attname = r.column_name AND NOT a.attisdropped
+    WHERE r.model = 'uuid' AND r.script = 'migrate'
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(a.attacl) AS h
+                      WHERE h.grantor = r.grantor AND h.grantee = r.grantee AND h.privilege_type = r.privilege_type
+                        AND (h.is_grantable OR NOT r.is_grantable))
+  ) AS offending;
+  IF n_rows = 0 THEN
+    RAISE NOTICE 'PASS  column privileges V1''s columns had are on the migrated columns';
+  ELSE
+    RAISE NOTICE 'FAIL  column privileges V1''s columns had are on the migrated columns: % rows', n_rows;
+    PERFORM set_config('pgmig.failures', (current_setting('pgmig.failures')::int + 1)::text, false);
+  END IF;
+END
+$check$;
+
 DO $check$
 BEGIN
   IF current_setting('pgmig.failures')::int > 0 THEN
@@ -1111,6 +1136,7 @@ DELETE FROM _pgmig.seals WHERE model = 'uuid' AND subject = 'backup of public.jo
 DROP TABLE _pgmig.backup_uuid_tags;
 DROP PROCEDURE IF EXISTS _pgmig.inplace_uuid_tags(bigint);
 DELETE FROM _pgmig.seals WHERE model = 'uuid' AND subject = 'backup of public.tags';
+DELETE FROM _pgmig.column_grants WHERE model = 'uuid';
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ('uuid', 'cleanup', '(all)', clock_timestamp(), 'done');
 

@@ -8,8 +8,8 @@
 --      keys and old values in a backup in _pgmig; NOT NULL proven by validated CHECKs;
 --      then V2's keys and indexes built CONCURRENTLY on the new columns;
 --   2. one short transaction (ACCESS EXCLUSIVE on public.journal_entries, public.reminders, public.tags, public.users), catalog only:
---      drops what depends on the old columns, swaps the columns, attaches the keys and
---      indexes, adds CHECKs and foreign keys NOT VALID;
+--      drops what depends on the old columns, swaps the columns (their column privileges
+--      granted again), attaches the keys and indexes, adds CHECKs and foreign keys NOT VALID;
 --   3. validates the CHECKs and foreign keys (SHARE UPDATE EXCLUSIVE: reads and writes go on).
 -- Killed at any point, run again: it goes on where it stopped. rollback.sql undoes it from
 -- any point. See PLAN.md for the locks. The application goes on reading and writing
@@ -415,11 +415,30 @@ CREATE TABLE IF NOT EXISTS _pgmig.seals (
   PRIMARY KEY (model, subject)
 );
 RESET client_min_messages;
+-- Column privileges (GRANT … (column) ON …) of the columns a swap drops, as it found them:
+-- they live on the column (pg_attribute.attacl), DROP COLUMN takes them along, and the swap
+-- grants each again on the column that takes the dropped one's name. verify checks
+-- migrate's against the migrated columns; rollback records its reverse swap's, and deletes
+-- the model's rows at its end. grantor and grantee are role oids (grantee 0: PUBLIC).
+SET client_min_messages = warning;
+CREATE TABLE IF NOT EXISTS _pgmig.column_grants (
+  model text NOT NULL,
+  script text NOT NULL,
+  table_name text NOT NULL,
+  column_name text NOT NULL,
+  grantor oid NOT NULL,
+  grantee oid NOT NULL,
+  -- A column's privileges: the only words a GRANT built from this table prints unquoted.
+  privilege_type text NOT NULL CHECK (privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'REFERENCES')),
+  is_grantable boolean NOT NULL,
+  PRIMARY KEY (model, script, table_name, column_name, grantor, grantee, privilege_type)
+);
+RESET client_min_messages;
 
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'd8665ff33501ee0e7e1b6e0952603e872d840849fc34f5818bb9964a401cb0c1';
+SET pgmig.fingerprint = 'edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -469,9 +488,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd8665ff33501ee0e7e1b6e0952603e872d840849fc34f5818bb9964a401cb0c1';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile d8665ff33501ee0e7e1b6e0952603e872d840849fc34f5818bb9964a401cb0c1; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1733,6 +1752,42 @@ BEGIN
   ELSE
     RAISE NOTICE 'ok  objects outside the model on a changed column or a dropped key (drop them before migrate, re-create them after): none';
   END IF;
+
+  -- column privileges the swap could not grant again: it grants each as its grantor
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT pg_catalog.format('%I.%I: %s to %s%s (granted by %s)', c.relname, a.attname, g.privilege_type,
+                      CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::pg_catalog.regrole::text END,
+                      CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, g.grantor::pg_catalog.regrole)
+           || pg_catalog.format(': %s cannot SET ROLE %s', SESSION_USER, g.grantor::pg_catalog.regrole) AS k
+    FROM (VALUES ('public.reminders', 'user_id'), ('public.users', 'id'), ('public.journal_entries', 'user_id'), ('public.tags', 'user_id')) AS changed(tbl, col)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = changed.tbl::pg_catalog.regclass AND a.attname = changed.col
+    JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+    CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) AS g
+    WHERE NOT pg_catalog.pg_has_role(SESSION_USER, g.grantor, 'MEMBER')
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  column privileges on a changed column whose grantor the role running migrate cannot become (SET ROLE): % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  column privileges on a changed column whose grantor the role running migrate cannot become (SET ROLE): none';
+  END IF;
+
+  -- column privileges of the changed columns, which the swap carries
+  SELECT string_agg(k, '; ' ORDER BY k) INTO samples FROM (
+    SELECT pg_catalog.format('%I.%I: %s to %s%s (granted by %s)', c.relname, a.attname, g.privilege_type,
+                      CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::pg_catalog.regrole::text END,
+                      CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, g.grantor::pg_catalog.regrole) AS k
+    FROM (VALUES ('public.reminders', 'user_id'), ('public.users', 'id'), ('public.journal_entries', 'user_id'), ('public.tags', 'user_id')) AS changed(tbl, col)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = changed.tbl::pg_catalog.regclass AND a.attname = changed.col
+    JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+    CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) AS g
+  ) AS carried;
+  RAISE NOTICE 'NOTE  column privileges carried across the swap (granted again on the new column, each by its grantor): %', coalesce(samples, 'none');
 END
 $check$;
 
@@ -2830,6 +2885,10 @@ $guard$;
 DO $swap$
 DECLARE
   pgmig_attempt integer := 0;
+  pgmig_role text;
+  pgmig_grant record;
+  pgmig_granted integer;
+  pgmig_missing text;
 BEGIN
   IF EXISTS (SELECT 1 FROM _pgmig.log
              WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
@@ -2879,6 +2938,15 @@ BEGIN
       ALTER TABLE public.tags DROP CONSTRAINT tags_user_id_name_key;
       ALTER TABLE public.users DROP CONSTRAINT users_pkey;
 
+      -- Column privileges (GRANT … (column) ON …) live on the column, in pg_attribute.attacl:
+      -- DROP COLUMN takes them along. Those of the columns dropped below are recorded here and
+      -- granted again, after the renames, on the columns that take their names.
+      INSERT INTO _pgmig.column_grants (model, script, table_name, column_name, grantor, grantee, privilege_type, is_grantable)
+      SELECT 'uuid', 'migrate', changed.tbl, changed.col, g.grantor, g.grantee, g.privilege_type, g.is_grantable
+      FROM (VALUES ('public.reminders', 'user_id'), ('public.users', 'id'), ('public.journal_entries', 'user_id'), ('public.tags', 'user_id')) AS changed(tbl, col)
+      JOIN pg_catalog.pg_attribute AS a ON a.attrelid = changed.tbl::pg_catalog.regclass AND a.attname = changed.col
+      CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) AS g;
+
       -- public.reminders
       ALTER TABLE public.reminders DROP COLUMN user_id;
       ALTER TABLE public.reminders RENAME COLUMN pgmig_new_user_id TO user_id;
@@ -2903,6 +2971,66 @@ BEGIN
       ALTER TABLE public.tags RENAME COLUMN pgmig_new_user_id TO user_id;
       ALTER TABLE public.tags ALTER COLUMN user_id SET NOT NULL;
       ALTER TABLE public.tags DROP CONSTRAINT pgmig_not_null_user_id;
+
+      -- The recorded column privileges granted again, each by its grantor: PostgreSQL 15 makes
+      -- the role running GRANT the grantor (GRANTED BY may name no other), so each GRANT runs
+      -- as its grantor (set_config('role'): the name is a value, never SQL text) and the role
+      -- goes back after it. A grantor holding its grant option through another recorded grant
+      -- waits for that one: each pass grants those whose grantor owns the table or holds the
+      -- option itself (on the table, or on the column by now), until a pass grants nothing.
+      -- Dynamic SQL: the privileges are the catalog's, known at run time only; names go
+      -- through %I, and the privilege is one of the four words _pgmig.column_grants allows.
+      pgmig_role := pg_catalog.current_setting('role');
+      FOR pgmig_pass IN 1..(SELECT count(*) FROM _pgmig.column_grants WHERE model = 'uuid' AND script = 'migrate') LOOP
+        pgmig_granted := 0;
+        FOR pgmig_grant IN
+          SELECT gr.rolname AS grantor,
+                 pg_catalog.format('GRANT %s (%I) ON TABLE %I.%I TO %s%s', r.privilege_type, r.column_name, n.nspname, c.relname,
+                                   CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.format('%I', ge.rolname) END,
+                                   CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS statement
+          FROM _pgmig.column_grants AS r
+          JOIN pg_catalog.pg_class AS c ON c.oid = r.table_name::pg_catalog.regclass
+          JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+          LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attname = r.column_name AND NOT a.attisdropped
+          JOIN pg_catalog.pg_roles AS gr ON gr.oid = r.grantor
+          LEFT JOIN pg_catalog.pg_roles AS ge ON ge.oid = r.grantee
+          WHERE r.model = 'uuid' AND r.script = 'migrate'
+            AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(a.attacl) AS h
+                            WHERE h.grantor = r.grantor AND h.grantee = r.grantee AND h.privilege_type = r.privilege_type
+                              AND (h.is_grantable OR NOT r.is_grantable))
+            AND (r.grantor = c.relowner
+                 OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(c.relacl) AS o
+                            WHERE o.grantee = r.grantor AND o.privilege_type = r.privilege_type AND o.is_grantable)
+                 OR EXISTS (SELECT 1 FROM pg_catalog.aclexplode(a.attacl) AS o
+                            WHERE o.grantee = r.grantor AND o.privilege_type = r.privilege_type AND o.is_grantable))
+          ORDER BY r.table_name, r.column_name, r.privilege_type, r.grantor, r.grantee
+        LOOP
+          PERFORM pg_catalog.set_config('role', pgmig_grant.grantor, true);
+          EXECUTE pgmig_grant.statement;
+          PERFORM pg_catalog.set_config('role', pgmig_role, true);
+          pgmig_granted := pgmig_granted + 1;
+        END LOOP;
+        EXIT WHEN pgmig_granted = 0;
+      END LOOP;
+      -- One not granted (its grantor has lost its grant option) stops the swap: nothing of it
+      -- stays, rather than a column a role can no longer read.
+      SELECT pg_catalog.string_agg(pg_catalog.format('%I.%I: %s to %s%s (granted by %s)', c.relname, r.column_name, r.privilege_type,
+                          CASE WHEN r.grantee = 0 THEN 'PUBLIC' ELSE r.grantee::pg_catalog.regrole::text END,
+                          CASE WHEN r.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, r.grantor::pg_catalog.regrole),
+                                    '; ' ORDER BY r.table_name, r.column_name, r.privilege_type, r.grantee)
+      INTO pgmig_missing
+      FROM _pgmig.column_grants AS r
+      JOIN pg_catalog.pg_class AS c ON c.oid = r.table_name::pg_catalog.regclass
+      JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+      LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attname = r.column_name AND NOT a.attisdropped
+      WHERE r.model = 'uuid' AND r.script = 'migrate'
+        AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(a.attacl) AS h
+                        WHERE h.grantor = r.grantor AND h.grantee = r.grantee AND h.privilege_type = r.privilege_type
+                          AND (h.is_grantable OR NOT r.is_grantable));
+      IF pgmig_missing IS NOT NULL THEN
+        RAISE EXCEPTION 'column privileges not granted again: %', pgmig_missing
+          USING HINT = 'a grantor grants again only what it still has the grant option of (on the table or the column)';
+      END IF;
 
       -- V2's keys and indexes, built in phase 1c; CHECKs and foreign keys NOT VALID
       -- (validated after COMMIT).

@@ -1062,6 +1062,42 @@ BEGIN
   ELSE
     RAISE NOTICE 'ok  objects outside the model on a changed column or a dropped key (drop them before migrate, re-create them after): none';
   END IF;
+
+  -- column privileges the swap could not grant again: it grants each as its grantor
+  SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
+  INTO n_found, samples
+  FROM (
+    SELECT k, row_number() OVER (ORDER BY k) AS rn
+    FROM (
+    SELECT pg_catalog.format('%I.%I: %s to %s%s (granted by %s)', c.relname, a.attname, g.privilege_type,
+                      CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::pg_catalog.regrole::text END,
+                      CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, g.grantor::pg_catalog.regrole)
+           || pg_catalog.format(': %s cannot SET ROLE %s', SESSION_USER, g.grantor::pg_catalog.regrole) AS k
+    FROM (VALUES ('public.reminders', 'user_id'), ('public.users', 'id'), ('public.journal_entries', 'user_id'), ('public.tags', 'user_id')) AS changed(tbl, col)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = changed.tbl::pg_catalog.regclass AND a.attname = changed.col
+    JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+    CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) AS g
+    WHERE NOT pg_catalog.pg_has_role(SESSION_USER, g.grantor, 'MEMBER')
+    ) AS findings
+  ) AS found;
+  IF n_found > 0 THEN
+    RAISE NOTICE 'BLOCKING  column privileges on a changed column whose grantor the role running migrate cannot become (SET ROLE): % rows, e.g. %', n_found, samples;
+    PERFORM set_config('pgmig.blocking', (current_setting('pgmig.blocking')::int + 1)::text, false);
+  ELSE
+    RAISE NOTICE 'ok  column privileges on a changed column whose grantor the role running migrate cannot become (SET ROLE): none';
+  END IF;
+
+  -- column privileges of the changed columns, which the swap carries
+  SELECT string_agg(k, '; ' ORDER BY k) INTO samples FROM (
+    SELECT pg_catalog.format('%I.%I: %s to %s%s (granted by %s)', c.relname, a.attname, g.privilege_type,
+                      CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE g.grantee::pg_catalog.regrole::text END,
+                      CASE WHEN g.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, g.grantor::pg_catalog.regrole) AS k
+    FROM (VALUES ('public.reminders', 'user_id'), ('public.users', 'id'), ('public.journal_entries', 'user_id'), ('public.tags', 'user_id')) AS changed(tbl, col)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = changed.tbl::pg_catalog.regclass AND a.attname = changed.col
+    JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+    CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) AS g
+  ) AS carried;
+  RAISE NOTICE 'NOTE  column privileges carried across the swap (granted again on the new column, each by its grantor): %', coalesce(samples, 'none');
 END
 $check$;
 

@@ -107,6 +107,15 @@ pub enum Query {
         known: Vec<TableObject>,
         own_triggers: Vec<TableObject>,
     },
+    /// precheck: the column privileges of the changed columns (`GRANT … (column)`), which
+    /// the swap grants again on the new columns (templates/inplace/column_grants.sql).
+    ColumnGrantsCarried { changed: Vec<TableColumn> },
+    /// precheck: column privileges of the changed columns whose grantor the session's role
+    /// cannot become: the swap grants each again as its grantor, through SET ROLE.
+    GrantorsOutOfReach { changed: Vec<TableColumn> },
+    /// verify: the column privileges migrate's swap recorded in `_pgmig.column_grants` that
+    /// the migrated columns do not hold.
+    ColumnGrantsMissing { model: String },
     /// verify: backed-up rows whose converted original differs from the value (compared as
     /// text, bytewise), or that are gone.
     DiffersFromBackup {

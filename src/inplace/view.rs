@@ -201,6 +201,11 @@ pub struct View {
     pub plan_sizes: Option<PlanSizes>,
     /// Whether any table has a NOT NULL proven before the swap (migrate's phase 1b).
     pub has_not_null_checks: bool,
+    /// Every column the swap drops and renames another into (and rollback's reverse swap
+    /// too): their column privileges are carried across (templates/inplace/column_grants.sql).
+    pub swapped_columns: Vec<TableColumn>,
+    /// precheck's list of those privileges (a NOTE, not a finding); None without a swap.
+    pub carried_grants: Option<Check>,
 }
 
 fn change_of<'a>(t: &'a TableChange, col: &str) -> Option<&'a TypeChange> {
@@ -574,6 +579,17 @@ impl View {
             });
         }
 
+        // Column privileges live on the column (pg_attribute.attacl), not in pg_depend: the
+        // swap carries them, each granted again by its grantor (SET ROLE), so precheck lists
+        // them and finds those whose grantor the role running the scripts cannot become.
+        let carried_grants = (!changed.is_empty()).then(|| Check {
+            notice: "column privileges carried across the swap (granted again on the new column, each by its grantor)".into(),
+            comment: "column privileges of the changed columns, which the swap carries".into(),
+            query: Query::ColumnGrantsCarried {
+                changed: changed.clone(),
+            },
+        });
+
         // Every other object in the database that hangs on a changed column, or on a key or
         // index the swap drops (a foreign key of a table the model does not list, an index,
         // a trigger, a policy, a statistics object, an owned sequence...): the swap would
@@ -604,9 +620,19 @@ impl View {
                 notice: "objects outside the model on a changed column or a dropped key (drop them before migrate, re-create them after)".into(),
                 comment: "objects the swap would fail on or drop silently: what depends on a changed column or on a key or index migrate drops, but those migrate drops and re-creates itself".into(),
                 query: Query::ObjectsOnChanged {
-                    changed,
+                    changed: changed.clone(),
                     known,
                     own_triggers,
+                },
+            });
+        }
+        // The column privileges the swap could not grant again (see `carried_grants`).
+        if !changed.is_empty() {
+            findings.push(Check {
+                notice: "column privileges on a changed column whose grantor the role running migrate cannot become (SET ROLE)".into(),
+                comment: "column privileges the swap could not grant again: it grants each as its grantor".into(),
+                query: Query::GrantorsOutOfReach {
+                    changed: changed.clone(),
                 },
             });
         }
@@ -636,6 +662,15 @@ impl View {
                 });
             }
             checks.extend(shape_checks(t2));
+        }
+        if !changed.is_empty() {
+            checks.push(Check {
+                notice: "column privileges V1's columns had are on the migrated columns".into(),
+                comment: "column privileges migrate's swap recorded in _pgmig.column_grants, held by the migrated columns".into(),
+                query: Query::ColumnGrantsMissing {
+                    model: m.model.clone(),
+                },
+            });
         }
 
         let mut validates = Vec::new();
@@ -703,6 +738,8 @@ impl View {
             implicit_called_functions,
             plan_sizes,
             has_not_null_checks,
+            swapped_columns: changed,
+            carried_grants,
         }
     }
 }

@@ -62,6 +62,9 @@ DROP PROCEDURE IF EXISTS {{ t.procedure }}(bigint);
 DELETE FROM _pgmig.seals WHERE model = {{ v.model|lit }} AND subject = {{ t.seal_subject|lit }};
 {%- endif %}
 {%- endfor %}
+{%- if !v.swapped_columns.is_empty() %}
+DELETE FROM _pgmig.column_grants WHERE model = {{ v.model|lit }};
+{%- endif %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ v.model|lit }}, 'cleanup', '(all)', clock_timestamp(), 'done');
 

@@ -51,5 +51,13 @@ BEGIN
     RAISE NOTICE 'ok  {{ f.notice|notice }}: none';
   END IF;
 {%- endfor %}
+{%- if let Some(c) = v.carried_grants %}
+
+  -- {{ c.comment|comment }}
+  SELECT string_agg(k, '; ' ORDER BY k) INTO samples FROM (
+    {% call q::query(c.query) %}{% endcall %}
+  ) AS carried;
+  RAISE NOTICE 'NOTE  {{ c.notice|notice }}: %', coalesce(samples, 'none');
+{%- endif %}
 END
 {% endfilter %};

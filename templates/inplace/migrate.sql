@@ -8,8 +8,8 @@
 --      keys and old values in a backup in _pgmig; NOT NULL proven by validated CHECKs;
 --      then V2's keys and indexes built CONCURRENTLY on the new columns;
 --   2. one short transaction (ACCESS EXCLUSIVE on {{ v.locked|comment }}), catalog only:
---      drops what depends on the old columns, swaps the columns, attaches the keys and
---      indexes, adds CHECKs and foreign keys NOT VALID;
+--      drops what depends on the old columns, swaps the columns (their column privileges
+--      granted again), attaches the keys and indexes, adds CHECKs and foreign keys NOT VALID;
 --   3. validates the CHECKs and foreign keys (SHARE UPDATE EXCLUSIVE: reads and writes go on).
 -- Killed at any point, run again: it goes on where it stopped. rollback.sql undoes it from
 -- any point. See PLAN.md for the locks. The application goes on reading and writing
@@ -24,6 +24,7 @@
 {%- import "inplace/query.sql" as q %}
 {%- import "inplace/ddl.sql" as ddl %}
 {%- import "inplace/sync.sql" as sync %}
+{%- import "inplace/column_grants.sql" as grants %}
 {% include "pin.sql" %}
 \if :{?dry_run}
 \else
@@ -53,6 +54,9 @@ END
 {% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
+{%- if !v.swapped_columns.is_empty() %}
+{% include "inplace/column_grants_table.sql" %}
+{%- endif %}
 {%- let plan = v %}
 
 {% include "fingerprint.sql" %}
@@ -401,6 +405,9 @@ END
 DO {% filter dollar("swap") %}
 DECLARE
   pgmig_attempt integer := 0;
+{%- if !v.swapped_columns.is_empty() %}
+  {% call grants::variables() %}{% endcall %}
+{%- endif %}
 BEGIN
   IF EXISTS (SELECT 1 FROM _pgmig.log
              WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
@@ -431,6 +438,10 @@ BEGIN
 {%- for o in v.drops %}
       {% call ddl::drop(o) %}{% endcall %};
 {%- endfor %}
+{%- if !v.swapped_columns.is_empty() %}
+
+{% call grants::record("      ", v.model, "migrate", v.swapped_columns) %}{% endcall %}
+{%- endif %}
 {%- for t in v.tables %}
 
       -- {{ t.name|comment }}
@@ -438,6 +449,10 @@ BEGIN
       {% call steps::column_step(t.name, s) %}{% endcall %};
 {%- endfor %}
 {%- endfor %}
+{%- if !v.swapped_columns.is_empty() %}
+
+{% call grants::grant_again("      ", v.model, "migrate") %}{% endcall %}
+{%- endif %}
 
       -- V2's keys and indexes, built in phase 1c; CHECKs and foreign keys NOT VALID
       -- (validated after COMMIT).

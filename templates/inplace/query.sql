@@ -33,6 +33,40 @@
 {%- for c in changed.iter() %}{% if !loop.first %}, {% endif %}({{ c.table|lit }}, {{ c.column|lit }}){% endfor -%}
 {%- endmacro -%}
 
+{#- Column privileges across the swaps (templates/inplace/column_grants.sql): one as a DBA
+    reads it, from an aclexplode row or a _pgmig.column_grants row (`g`, the same columns). -#}
+{%- macro column_grant_text(indent, table, column, g) -%}
+pg_catalog.format('%I.%I: %s to %s%s (granted by %s)', {{ table }}, {{ column }}, {{ g }}.privilege_type,
+{{ indent }}                  CASE WHEN {{ g }}.grantee = 0 THEN 'PUBLIC' ELSE {{ g }}.grantee::pg_catalog.regrole::text END,
+{{ indent }}                  CASE WHEN {{ g }}.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END, {{ g }}.grantor::pg_catalog.regrole)
+{%- endmacro -%}
+
+{#- The privileges in _pgmig.column_grants (`r`) with their table `c`, its schema `n` and the
+    column of that name `a` (none once it is gone); `column_grants_not_held` keeps those of
+    `model`'s `script` that the column does not hold now (a grant option recorded, held). -#}
+{%- macro column_grants_from(indent) -%}
+FROM _pgmig.column_grants AS r
+{{ indent }}JOIN pg_catalog.pg_class AS c ON c.oid = r.table_name::pg_catalog.regclass
+{{ indent }}JOIN pg_catalog.pg_namespace AS n ON n.oid = c.relnamespace
+{{ indent }}LEFT JOIN pg_catalog.pg_attribute AS a ON a.attrelid = c.oid AND a.attname = r.column_name AND NOT a.attisdropped
+{%- endmacro -%}
+
+{%- macro column_grants_not_held(indent, model, script) -%}
+r.model = {{ model|lit }} AND r.script = {{ script|lit }}
+{{ indent }}  AND NOT EXISTS (SELECT 1 FROM pg_catalog.aclexplode(a.attacl) AS h
+{{ indent }}                  WHERE h.grantor = r.grantor AND h.grantee = r.grantee AND h.privilege_type = r.privilege_type
+{{ indent }}                    AND (h.is_grantable OR NOT r.is_grantable))
+{%- endmacro -%}
+
+{#- The column privileges of the changed columns, as precheck lists them (`a` the column, `c`
+    its table, `g` one privilege). -#}
+{%- macro changed_column_grants(changed) -%}
+FROM (VALUES {% call changed_values(changed) %}{% endcall %}) AS changed(tbl, col)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = changed.tbl::pg_catalog.regclass AND a.attname = changed.col
+    JOIN pg_catalog.pg_class AS c ON c.oid = a.attrelid
+    CROSS JOIN LATERAL pg_catalog.aclexplode(a.attacl) AS g
+{%- endmacro -%}
+
 {#- An order-free sum of row hashes over the backup `bk`'s key and originals: no sort, no
     string of the whole table, so a backup of any size seals in one pass. -#}
 {%- macro backup_digest(columns) -%}
@@ -121,6 +155,18 @@ WITH changed_column AS (
         SELECT 1 FROM pg_catalog.pg_attrdef ad JOIN changed_column a ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
         WHERE ad.oid = d.objid))
     GROUP BY d.classid, d.objid, d.objsubid
+{%- when Query::ColumnGrantsCarried { changed } -%}
+SELECT {% call column_grant_text("    ", "c.relname", "a.attname", "g") %}{% endcall %} AS k
+    {% call changed_column_grants(changed) %}{% endcall %}
+{%- when Query::GrantorsOutOfReach { changed } -%}
+SELECT {% call column_grant_text("    ", "c.relname", "a.attname", "g") %}{% endcall %}
+           || pg_catalog.format(': %s cannot SET ROLE %s', SESSION_USER, g.grantor::pg_catalog.regrole) AS k
+    {% call changed_column_grants(changed) %}{% endcall %}
+    WHERE NOT pg_catalog.pg_has_role(SESSION_USER, g.grantor, 'MEMBER')
+{%- when Query::ColumnGrantsMissing { model } -%}
+SELECT 1
+    {% call column_grants_from("    ") %}{% endcall %}
+    WHERE {% call column_grants_not_held("    ", model, "migrate") %}{% endcall %}
 {%- when Query::DiffersFromBackup { table, backup, key, column, converted, new_type } -%}
 SELECT 1
     FROM {{ backup }} AS bk

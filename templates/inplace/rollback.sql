@@ -18,6 +18,7 @@
 {%- import "inplace/query.sql" as q %}
 {%- import "inplace/ddl.sql" as ddl %}
 {%- import "seal_check.sql" as seal %}
+{%- import "inplace/column_grants.sql" as grants %}
 {% include "pin.sql" %}
 {% include "dry_run.sql" %}
 
@@ -31,6 +32,9 @@ BEGIN;
 {% include "event_trigger_guard.sql" %}
 
 {% include "bookkeeping.sql" %}
+{%- if !v.swapped_columns.is_empty() %}
+{% include "inplace/column_grants_table.sql" %}
+{%- endif %}
 {%- let plan = v %}
 
 {% include "fingerprint.sql" %}
@@ -80,6 +84,9 @@ DO {% filter dollar("undo") %}
 DECLARE
   pgmig_changed bigint;
   pgmig_attempt integer := 0;
+{%- if !v.swapped_columns.is_empty() %}
+  {% call grants::variables() %}{% endcall %}
+{%- endif %}
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM _pgmig.log
                  WHERE model = {{ v.model|lit }} AND script = 'migrate' AND status IN ('running', 'done')) THEN
@@ -101,6 +108,10 @@ BEGIN
 {%- for o in v.undrops %}
     {% call ddl::drop(o) %}{% endcall %};
 {%- endfor %}
+{%- if !v.swapped_columns.is_empty() %}
+
+{% call grants::record("    ", v.model, "rollback", v.swapped_columns) %}{% endcall %}
+{%- endif %}
 {%- for t in v.tables %}
 
     -- {{ t.name|comment }}
@@ -117,6 +128,10 @@ BEGIN
     {% call steps::column_step(t.name, s) %}{% endcall %};
 {%- endfor %}
 {%- endfor %}
+{%- if !v.swapped_columns.is_empty() %}
+
+{% call grants::grant_again("    ", v.model, "rollback") %}{% endcall %}
+{%- endif %}
 
 {%- for o in v.uncreates %}
     {% call ddl::create(o, false) %}{% endcall %};
@@ -157,6 +172,9 @@ DROP FUNCTION IF EXISTS {{ t.sync.backup_function }}();
 {%- endfor %}
 DELETE FROM _pgmig.batches WHERE model = {{ v.model|lit }};
 DELETE FROM _pgmig.seals WHERE model = {{ v.model|lit }};
+{%- if !v.swapped_columns.is_empty() %}
+DELETE FROM _pgmig.column_grants WHERE model = {{ v.model|lit }};
+{%- endif %}
 UPDATE _pgmig.log SET status = 'rolled back'
 WHERE model = {{ v.model|lit }} AND script = 'migrate' AND status IN ('running', 'done');
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)

@@ -16,6 +16,7 @@ mod hostile;
 mod inherit;
 mod init;
 mod inplace;
+mod inplace_grants;
 mod inplace_guide;
 mod inplace_online;
 mod jobs;
