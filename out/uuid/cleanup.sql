@@ -257,7 +257,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919';
+SET pgmig.fingerprint = '7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -291,9 +291,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

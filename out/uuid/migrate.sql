@@ -438,7 +438,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919';
+SET pgmig.fingerprint = '7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -488,9 +488,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile edb560ecc2d2346bda9f0234a3921eac2bc54e68cfbcac6275e8fdc2e1a2e919; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -541,6 +541,13 @@ DECLARE
   jit_before text := pg_catalog.current_setting('jit');
   work_mem_before text := pg_catalog.current_setting('work_mem');
   plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
+  lock_timeout_before text := pg_catalog.current_setting('lock_timeout');
+  -- Under REPEATABLE READ (verify, export) the transaction's snapshot was taken by its first
+  -- query, before this: what commits while a lock below is waited for stays invisible to the
+  -- checks, though the reads after them see it (V1's owner held a table, renamed it while
+  -- verify waited and put a view calling its function in its place). There no lock is waited
+  -- for: one that is not free at once stops the script, to be run again.
+  snapshot_taken boolean := pg_catalog.current_setting('transaction_isolation') <> 'read committed';
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls, r.rolsuper INTO runner_bypasses_rls, runner_is_superuser
   FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
@@ -585,6 +592,9 @@ BEGIN
   -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
   -- finds nothing new to lock.
+  IF snapshot_taken THEN
+    PERFORM pg_catalog.set_config('lock_timeout', '1ms', true);
+  END IF;
   LOOP
     newly_locked := 0;
     FOR to_lock IN
@@ -640,15 +650,23 @@ BEGIN
       -- A partitioned table written to routes rows to its partitions, and ATTACH PARTITION
       -- takes only SHARE UPDATE EXCLUSIVE on it: ROW EXCLUSIVE would let its owner attach a
       -- partition (with triggers this check never saw) for the next INSERT to route into.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
-        EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
-                                  CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
-                                       WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
-                                       ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- A condition that is false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
-      END IF;
+      BEGIN
+        IF to_lock.relkind IN ('r', 'p', 'v') THEN
+          EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
+                                    CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
+                                         WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
+                                         ELSE 'ACCESS SHARE' END);
+        ELSIF to_lock.relkind IN ('m', 'f') THEN
+          -- A condition that is false plans no scan: a foreign table's server is not contacted.
+          EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
+        END IF;
+      EXCEPTION WHEN lock_not_available THEN
+        IF NOT snapshot_taken THEN
+          RAISE;
+        END IF;
+        RAISE EXCEPTION 'pgmig will not read %: another session holds or waits for a lock on it, and this script reads one snapshot taken before that lock could be had', to_lock.oid::regclass
+          USING HINT = 'what that session changes would not be checked before it is read: run the script again when it is done';
+      END;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
       ELSE
@@ -658,6 +676,7 @@ BEGIN
     END LOOP;
     EXIT WHEN newly_locked = 0;
   END LOOP;
+  PERFORM pg_catalog.set_config('lock_timeout', lock_timeout_before, true);
 
   WITH RECURSIVE
   written (rel) AS (
@@ -982,6 +1001,13 @@ DECLARE
   jit_before text := pg_catalog.current_setting('jit');
   work_mem_before text := pg_catalog.current_setting('work_mem');
   plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
+  lock_timeout_before text := pg_catalog.current_setting('lock_timeout');
+  -- Under REPEATABLE READ (verify, export) the transaction's snapshot was taken by its first
+  -- query, before this: what commits while a lock below is waited for stays invisible to the
+  -- checks, though the reads after them see it (V1's owner held a table, renamed it while
+  -- verify waited and put a view calling its function in its place). There no lock is waited
+  -- for: one that is not free at once stops the script, to be run again.
+  snapshot_taken boolean := pg_catalog.current_setting('transaction_isolation') <> 'read committed';
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls, r.rolsuper INTO runner_bypasses_rls, runner_is_superuser
   FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
@@ -1026,6 +1052,9 @@ BEGIN
   -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
   -- finds nothing new to lock.
+  IF snapshot_taken THEN
+    PERFORM pg_catalog.set_config('lock_timeout', '1ms', true);
+  END IF;
   LOOP
     newly_locked := 0;
     FOR to_lock IN
@@ -1081,15 +1110,23 @@ BEGIN
       -- A partitioned table written to routes rows to its partitions, and ATTACH PARTITION
       -- takes only SHARE UPDATE EXCLUSIVE on it: ROW EXCLUSIVE would let its owner attach a
       -- partition (with triggers this check never saw) for the next INSERT to route into.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
-        EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
-                                  CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
-                                       WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
-                                       ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- A condition that is false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
-      END IF;
+      BEGIN
+        IF to_lock.relkind IN ('r', 'p', 'v') THEN
+          EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
+                                    CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
+                                         WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
+                                         ELSE 'ACCESS SHARE' END);
+        ELSIF to_lock.relkind IN ('m', 'f') THEN
+          -- A condition that is false plans no scan: a foreign table's server is not contacted.
+          EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
+        END IF;
+      EXCEPTION WHEN lock_not_available THEN
+        IF NOT snapshot_taken THEN
+          RAISE;
+        END IF;
+        RAISE EXCEPTION 'pgmig will not read %: another session holds or waits for a lock on it, and this script reads one snapshot taken before that lock could be had', to_lock.oid::regclass
+          USING HINT = 'what that session changes would not be checked before it is read: run the script again when it is done';
+      END;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
       ELSE
@@ -1099,6 +1136,7 @@ BEGIN
     END LOOP;
     EXIT WHEN newly_locked = 0;
   END LOOP;
+  PERFORM pg_catalog.set_config('lock_timeout', lock_timeout_before, true);
 
   WITH RECURSIVE
   written (rel) AS (

@@ -214,7 +214,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'a0251f7c2157a91e34bebca478bf089d3d432b511a6c65df1a556e1854207ef6';
+SET pgmig.fingerprint = '88cbf2cf3bb04bed789116a2aac053531c636499b222a708959634120951b72b';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -414,6 +414,13 @@ DECLARE
   jit_before text := pg_catalog.current_setting('jit');
   work_mem_before text := pg_catalog.current_setting('work_mem');
   plan_cache_mode_before text := pg_catalog.current_setting('plan_cache_mode');
+  lock_timeout_before text := pg_catalog.current_setting('lock_timeout');
+  -- Under REPEATABLE READ (verify, export) the transaction's snapshot was taken by its first
+  -- query, before this: what commits while a lock below is waited for stays invisible to the
+  -- checks, though the reads after them see it (V1's owner held a table, renamed it while
+  -- verify waited and put a view calling its function in its place). There no lock is waited
+  -- for: one that is not free at once stops the script, to be run again.
+  snapshot_taken boolean := pg_catalog.current_setting('transaction_isolation') <> 'read committed';
 BEGIN
   SELECT r.rolsuper OR r.rolbypassrls, r.rolsuper INTO runner_bypasses_rls, runner_is_superuser
   FROM pg_catalog.pg_roles AS r WHERE r.rolname = runner;
@@ -458,6 +465,9 @@ BEGIN
   -- is less than ROW EXCLUSIVE). Locking one can change what the others reach (a view
   -- replaced while this waited for it), so the closures are computed again until a pass
   -- finds nothing new to lock.
+  IF snapshot_taken THEN
+    PERFORM pg_catalog.set_config('lock_timeout', '1ms', true);
+  END IF;
   LOOP
     newly_locked := 0;
     FOR to_lock IN
@@ -513,15 +523,23 @@ BEGIN
       -- A partitioned table written to routes rows to its partitions, and ATTACH PARTITION
       -- takes only SHARE UPDATE EXCLUSIVE on it: ROW EXCLUSIVE would let its owner attach a
       -- partition (with triggers this check never saw) for the next INSERT to route into.
-      IF to_lock.relkind IN ('r', 'p', 'v') THEN
-        EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
-                                  CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
-                                       WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
-                                       ELSE 'ACCESS SHARE' END);
-      ELSIF to_lock.relkind IN ('m', 'f') THEN
-        -- A condition that is false plans no scan: a foreign table's server is not contacted.
-        EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
-      END IF;
+      BEGIN
+        IF to_lock.relkind IN ('r', 'p', 'v') THEN
+          EXECUTE pg_catalog.format('LOCK TABLE %s IN %s MODE', to_lock.oid::regclass,
+                                    CASE WHEN to_lock.writes AND to_lock.relkind = 'p' THEN 'SHARE UPDATE EXCLUSIVE'
+                                         WHEN to_lock.writes THEN 'ROW EXCLUSIVE'
+                                         ELSE 'ACCESS SHARE' END);
+        ELSIF to_lock.relkind IN ('m', 'f') THEN
+          -- A condition that is false plans no scan: a foreign table's server is not contacted.
+          EXECUTE pg_catalog.format('SELECT FROM %s WHERE false', to_lock.oid::regclass);
+        END IF;
+      EXCEPTION WHEN lock_not_available THEN
+        IF NOT snapshot_taken THEN
+          RAISE;
+        END IF;
+        RAISE EXCEPTION 'pgmig will not read %: another session holds or waits for a lock on it, and this script reads one snapshot taken before that lock could be had', to_lock.oid::regclass
+          USING HINT = 'what that session changes would not be checked before it is read: run the script again when it is done';
+      END;
       IF to_lock.writes THEN
         written_rels := written_rels || to_lock.oid;
       ELSE
@@ -531,6 +549,7 @@ BEGIN
     END LOOP;
     EXIT WHEN newly_locked = 0;
   END LOOP;
+  PERFORM pg_catalog.set_config('lock_timeout', lock_timeout_before, true);
 
   WITH RECURSIVE
   written (rel) AS (
@@ -854,9 +873,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a0251f7c2157a91e34bebca478bf089d3d432b511a6c65df1a556e1854207ef6';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '88cbf2cf3bb04bed789116a2aac053531c636499b222a708959634120951b72b';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile a0251f7c2157a91e34bebca478bf089d3d432b511a6c65df1a556e1854207ef6; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 88cbf2cf3bb04bed789116a2aac053531c636499b222a708959634120951b72b; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -1284,6 +1284,55 @@ fn a_v1_table_swapped_for_a_view_while_migrate_waits_is_checked_before_it_is_rea
     assert_eq!(db.table_md5s(&["public"]), v2_before, "migrate changed V2");
 }
 
+/// verify (and export) read one REPEATABLE READ snapshot, taken by their first query, before
+/// the guard: a change that commits while the guard waits for a lock stays invisible to its
+/// checks, though the reads after them see it. V1's owner held the first table, swapped
+/// another for a view calling its function while verify waited, and verify read the view as
+/// the superuser (listed as not covered until now). Under that snapshot the guard now waits
+/// for no lock: one that is not free at once stops the script, to be run again.
+#[test]
+fn verify_does_not_wait_for_a_lock_under_a_snapshot_taken_before_it() {
+    let dir = compiled();
+    let db = workout_db("si_verify_snapshot");
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let role = application_role(&db);
+    let evidence = evidence(&db);
+    give_schema(&db, "v1", &role);
+    db.execute(&format!(
+        "SET ROLE {role};
+         CREATE FUNCTION v1.pwn() RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         RESET ROLE;",
+        escalate(&role, &evidence)
+    ));
+    let mut owner = db.client();
+    owner
+        .batch_execute(&format!(
+            "SET ROLE {role}; BEGIN; LOCK TABLE v1.workout_plans IN ACCESS EXCLUSIVE MODE"
+        ))
+        .unwrap();
+    let mut verify = spawn_script(&db, dir.path(), "verify.sql", "si_verify_snapshot", &[]);
+    db.waits_for_lock("si_verify_snapshot", || {
+        verify.try_wait().unwrap().is_none()
+    });
+    owner
+        .batch_execute(
+            "ALTER TABLE v1.exercise_logs RENAME TO exercise_logs_data;
+             CREATE VIEW v1.exercise_logs AS SELECT * FROM v1.exercise_logs_data WHERE v1.pwn();
+             COMMIT",
+        )
+        .unwrap();
+    let out = verify.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "verify: {}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "pgmig will not read v1.workout_plans: another session holds or waits for a lock on it"
+        ),
+        "verify: {}",
+        stderr(&out)
+    );
+    assert_not_run(&db, &role, &evidence, "verify");
+}
+
 /// The same on the write side: a table an ON DELETE CASCADE from a migrated table reaches was
 /// checked, not locked; its owner held it while `rollback -v cascade=on` queued, attached a
 /// trigger and let go; the cascade fired the trigger as the superuser (found by a hostile
