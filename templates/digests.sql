@@ -26,7 +26,7 @@
 {%- if seal_v1 %}
 {%- for t in plan.v1_tables %}
   UNION ALL
-  SELECT {{ "V1 {}"|format(t.table)|lit }}, count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY {% call sealed_v1::order(t) %}{% endcall %}), ''))
+  SELECT {{ "V1 {}"|format(t.table)|lit }}, count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY {% call sealed_v1::order(t) %}{% endcall %}), ''))
   FROM {{ t.table }} AS t
 {%- endfor %}
 {%- endif %}

@@ -26,7 +26,7 @@ WITH wanted ({% call refs::column_list(r) %}{% endcall %}) AS (
   {% call refs::parent_join(c, p) %}{% endcall %}
 {%- endif %}{% endfor %}
   ON CONFLICT ({% call refs::names(r.key) %}{% endcall %}) DO NOTHING
-  RETURNING {% for k in r.primary_key %}{{ k.name|ident }}, {% endfor %}md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING {% for k in r.primary_key %}{{ k.name|ident }}, {% endfor %}md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT {{ plan.model|lit }}, {{ r.table|lit }}, {% call refs::primary_key_json(r) %}{% endcall %}, pgmig_row_digest FROM inserted;

@@ -292,7 +292,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON {% call refs::inserted_here(r) %}{% endcall %}
         WHERE r.model = {{ plan.model|lit }} AND r.table_name = {{ r.table|lit }}
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 {%- for k in r.referenced_by %}
           AND {% call refs::unused(k) %}{% endcall %}
 {%- endfor %}) AS k;

@@ -43,12 +43,12 @@ BEGIN
   -- {{ s.target|comment }}, step {{ s.name|comment }} ({{ plan.model_file|comment }}:{{ s.line }}): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM {{ s.target|only }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT {% call keys::target_key_json(s.keys.key) %}{% endcall %}::text AS key
           FROM {{ s.target|only }} AS t JOIN {{ s.keys.map_table }} AS mapped ON {% call keys::made_here(s.keys.key) %}{% endcall %}
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  {{ s.target|lit }}, n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,

@@ -143,7 +143,7 @@ BEGIN
     SELECT {% call stage::values(s.stage.select_list) %}{% endcall %}
     {% call stage::from_keyed(s.keys, s.stage) %}{% endcall %}
     WHERE stage.pgmig_class = 0
-    RETURNING {% call keys::names(s.keys.key) %}{% endcall %}{% if s.digest_at_insert %}, md5((pgmig_new.*)::text) AS pgmig_row_digest{% endif %}
+    RETURNING {% call keys::names(s.keys.key) %}{% endcall %}{% if s.digest_at_insert %}, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest{% endif %}
   )
   INSERT INTO {{ s.keys.map_table }} ({% call keys::names(s.keys.key) %}{% endcall %}, pgmig_wave{% if s.digest_at_insert %}, row_digest{% endif %})
   SELECT {% call keys::names(s.keys.key) %}{% endcall %}, this_wave{% if s.digest_at_insert %}, pgmig_row_digest{% endif %} FROM inserted;

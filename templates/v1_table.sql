@@ -2,7 +2,7 @@
     are and are quoted here. -#}
 {#- Its key (the whole row without one): a stable order for digests and exports. -#}
 {%- macro order(t) -%}
-{%- if t.key.is_empty() %}(t.*)::text{% else %}{% for k in t.key.iter() %}{% if !loop.first %}, {% endif %}t.{{ k|ident }}{% endfor %}{% endif -%}
+{%- if t.key.is_empty() %}pg_catalog.textin(pg_catalog.record_out(t.*)){% else %}{% for k in t.key.iter() %}{% if !loop.first %}, {% endif %}t.{{ k|ident }}{% endfor %}{% endif -%}
 {%- endmacro -%}
 
 {#- Its select list for the export: every column, a secret one as the marker. -#}

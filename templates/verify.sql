@@ -65,7 +65,7 @@ DO {% filter dollar("check") %}
 DECLARE
 {% call seal::variables() %}{% endcall %}
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY {% call v1::order(t) %}{% endcall %}), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY {% call v1::order(t) %}{% endcall %}), '')) INTO n_rows, digest_now
   FROM {{ t.table }} AS t;
 {% call seal::sealed("  ", plan.model, "V1 {}"|format(t.table)) %}{% endcall %}
   IF digest_sealed = digest_now THEN

@@ -91,7 +91,8 @@ BEGIN
   -- after psql: while the holder has no session left, the lock is asked for again (2 s).
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
-    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+    -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
+    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename,
                              CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
                              pg_catalog.quote_literal(a.application_name),
@@ -267,7 +268,7 @@ $hold$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2f10857208308568429ce73327c7166bf17920189e7c406449c107439e1f5782';
+SET pgmig.fingerprint = 'd3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -990,19 +991,26 @@ BEGIN
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
     UNION
-    -- A domain is the one owner's object that no lock of this check holds still: ALTER DOMAIN
-    -- … ADD CONSTRAINT … NOT VALID takes no lock on the tables that use it (tested: it went
-    -- through while the written table was held), and its CHECK then runs on every value that
-    -- becomes the domain. So the domains of written columns and of the model's casts must
-    -- belong to a trusted role.
-    SELECT pg_catalog.format('%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)',
+    -- Types are the owner's objects that no lock of this check holds still. ALTER DOMAIN …
+    -- ADD CONSTRAINT … NOT VALID takes no lock on the tables that use the domain (tested: it
+    -- went through while the written table was held), and its CHECK then runs on every value
+    -- that becomes the domain: the domains of written columns and of the model's casts. And
+    -- CREATE CAST takes none either, and a type's owner may make a cast from or to it, which
+    -- the scripts' conversions (`::text` of a value, the model's `::`) then call: an enum,
+    -- range or composite type of any column read or written, or cast to (fourth review). A
+    -- table's own row type is its owner's too, so the scripts never cast a row to text (they
+    -- call record_out).
+    SELECT pg_catalog.format(CASE WHEN y.typtype = 'd'
+                                  THEN '%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)'
+                                  ELSE '%s: type %s (%s) belongs to %s, who may make a cast from or to it that calls its own code while this script runs (CREATE CAST waits for no lock)' END,
                              coalesce(ct.rel::regclass::text, 'the model''s casts'), y.oid::regtype,
                              CASE WHEN ct.col IS NULL THEN 'the model casts to it' ELSE pg_catalog.format('column %I', ct.col) END,
                              y.typowner::regrole)
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
     JOIN pg_catalog.pg_roles AS o ON o.oid = y.typowner
-    WHERE ct.use IN ('written', 'cast') AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
+    WHERE ((y.typtype = 'd' AND ct.use IN ('written', 'cast')) OR y.typtype IN ('e', 'r', 'm', 'c'))
+      AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
   PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
@@ -1011,7 +1019,7 @@ BEGIN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
             HINT = 'that role can change what they do at any moment. Have a superuser review each function and take it '
-                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN ... OWNER TO for a domain), or run the scripts as that role (least privilege: it needs '
+                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN or ALTER TYPE ... OWNER TO for a type), or run the scripts as that role (least privilege: it needs '
                    'CREATE on this database and SELECT on V1), or name it with psql -v pgmig_owner=ROLE if you trust it';
   END IF;
 
@@ -1587,9 +1595,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2f10857208308568429ce73327c7166bf17920189e7c406449c107439e1f5782';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2f10857208308568429ce73327c7166bf17920189e7c406449c107439e1f5782; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile d3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e; nothing was changed', 'school', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1765,7 +1773,7 @@ WITH wanted (code, name) AS (
   SELECT w.code, w.name
   FROM wanted AS w
   ON CONFLICT (code) DO NOTHING
-  RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.permission_modules', jsonb_build_object('id', id), pgmig_row_digest FROM inserted;
@@ -1801,7 +1809,7 @@ WITH wanted (module_id, code, name) AS (
   FROM wanted AS w
   LEFT JOIN public.permission_modules AS parent_module_id ON parent_module_id.code = w.module_id
   ON CONFLICT (code) DO NOTHING
-  RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.permissions', jsonb_build_object('id', id), pgmig_row_digest FROM inserted;
@@ -1830,7 +1838,7 @@ WITH wanted (code, name) AS (
   SELECT w.code, w.name
   FROM wanted AS w
   ON CONFLICT (code) DO NOTHING
-  RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.grade_systems', jsonb_build_object('id', id), pgmig_row_digest FROM inserted;
@@ -1871,7 +1879,7 @@ WITH wanted (grade_system_id, code, name, position) AS (
   FROM wanted AS w
   LEFT JOIN public.grade_systems AS parent_grade_system_id ON parent_grade_system_id.code = w.grade_system_id
   ON CONFLICT (grade_system_id, code) DO NOTHING
-  RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.class_levels', jsonb_build_object('id', id), pgmig_row_digest FROM inserted;
@@ -1900,7 +1908,7 @@ WITH wanted (code, name) AS (
   SELECT w.code, w.name
   FROM wanted AS w
   ON CONFLICT (code) DO NOTHING
-  RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.curriculums', jsonb_build_object('id', id), pgmig_row_digest FROM inserted;
@@ -1931,7 +1939,7 @@ WITH wanted (code, name) AS (
   SELECT w.code, w.name
   FROM wanted AS w
   ON CONFLICT (code) DO NOTHING
-  RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.subject_categories', jsonb_build_object('id', id), pgmig_row_digest FROM inserted;
@@ -1965,7 +1973,7 @@ WITH wanted (code, name, category_id) AS (
   FROM wanted AS w
   LEFT JOIN public.subject_categories AS parent_category_id ON parent_category_id.code = w.category_id
   ON CONFLICT (code) DO NOTHING
-  RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.subjects', jsonb_build_object('id', id), pgmig_row_digest FROM inserted;
@@ -1997,7 +2005,7 @@ WITH wanted (code, name) AS (
   SELECT w.code, w.name
   FROM wanted AS w
   ON CONFLICT (code) DO NOTHING
-  RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.user_types', jsonb_build_object('id', id), pgmig_row_digest FROM inserted;
@@ -2030,7 +2038,7 @@ WITH wanted (code, name, user_type_id) AS (
   FROM wanted AS w
   LEFT JOIN public.user_types AS parent_user_type_id ON parent_user_type_id.code = w.user_type_id
   ON CONFLICT (code) DO NOTHING
-  RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.roles', jsonb_build_object('id', id), pgmig_row_digest FROM inserted;
@@ -2057,7 +2065,7 @@ WITH wanted (role_id, permission_id) AS (
   LEFT JOIN public.roles AS parent_role_id ON parent_role_id.code = w.role_id
   LEFT JOIN public.permissions AS parent_permission_id ON parent_permission_id.code = w.permission_id
   ON CONFLICT (role_id, permission_id) DO NOTHING
-  RETURNING role_id, permission_id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+  RETURNING role_id, permission_id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
 )
 INSERT INTO _pgmig.reference (model, table_name, key, row_digest)
 SELECT 'school', 'public.role_permissions', jsonb_build_object('role_id', role_id, 'permission_id', permission_id), pgmig_row_digest FROM inserted;
@@ -2808,7 +2816,7 @@ BEGIN
          stage.country
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING user_id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+    RETURNING user_id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
   )
   INSERT INTO _pgmig.map_teacher_profiles (user_id, pgmig_wave, row_digest)
   SELECT user_id, this_wave, pgmig_row_digest FROM inserted;
@@ -3208,7 +3216,7 @@ BEGIN
          stage.country
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING user_id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+    RETURNING user_id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
   )
   INSERT INTO _pgmig.map_parent_profiles (user_id, pgmig_wave, row_digest)
   SELECT user_id, this_wave, pgmig_row_digest FROM inserted;
@@ -3607,7 +3615,7 @@ BEGIN
          stage.date_of_birth
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING user_id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+    RETURNING user_id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
   )
   INSERT INTO _pgmig.map_student_profiles (user_id, pgmig_wave, row_digest)
   SELECT user_id, this_wave, pgmig_row_digest FROM inserted;
@@ -3662,54 +3670,56 @@ ANALYZE public.student_profiles;
 -- tells a row the application changed since from the row migrate made. The md5 of the row's
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
--- new one, while both keep the row's text. `(t.*)`, not `t`: a column named t would stand
--- for the whole row.
+-- new one, while both keep the row's text. `t.*`, not `t`: a column named t would stand
+-- for the whole row. The text comes from record_out, not a cast: `(t.*)::text` looks in
+-- pg_cast, where the table's owner may add a cast from its row type (it owns that type) at
+-- any moment, and migrate ran that cast's function as the superuser (fourth review).
 SET client_min_messages = warning;
 -- step schools (model.yaml:108)
 ALTER TABLE _pgmig.map_schools ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_schools AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_schools AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.schools AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step admin_users (model.yaml:124)
 ALTER TABLE _pgmig.map_admin_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_admin_users AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_admin_users AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step admin_roles (model.yaml:139)
 ALTER TABLE _pgmig.map_admin_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_admin_roles AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_admin_roles AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_users (model.yaml:148)
 ALTER TABLE _pgmig.map_teacher_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_teacher_users AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_roles (model.yaml:168)
 ALTER TABLE _pgmig.map_teacher_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_teacher_roles AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step teacher_profiles (model.yaml:177): taken at its insert
 -- step parent_users (model.yaml:198)
 ALTER TABLE _pgmig.map_parent_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_parent_users AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step parent_roles (model.yaml:217)
 ALTER TABLE _pgmig.map_parent_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_parent_roles AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step parent_profiles (model.yaml:226): taken at its insert
 -- step student_users (model.yaml:238)
 ALTER TABLE _pgmig.map_student_users ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_student_users AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.users AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step student_roles (model.yaml:257)
 ALTER TABLE _pgmig.map_student_roles ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_student_roles AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.user_roles AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step student_profiles (model.yaml:267): taken at its insert
@@ -3776,16 +3786,16 @@ FROM (
   FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
         FROM _pgmig.wave_targets AS b WHERE b.model = 'school') AS x
   UNION ALL
-  SELECT 'V1 v1.parents', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.parents', count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), ''))
   FROM v1.parents AS t
   UNION ALL
-  SELECT 'V1 v1.schools', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.schools', count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), ''))
   FROM v1.schools AS t
   UNION ALL
-  SELECT 'V1 v1.students', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.students', count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), ''))
   FROM v1.students AS t
   UNION ALL
-  SELECT 'V1 v1.teachers', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.teachers', count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), ''))
   FROM v1.teachers AS t
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;

@@ -124,7 +124,8 @@ BEGIN
   -- after psql: while the holder has no session left, the lock is asked for again (2 s).
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
-    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+    -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
+    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename,
                              CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
                              pg_catalog.quote_literal(a.application_name),
@@ -233,7 +234,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '2f10857208308568429ce73327c7166bf17920189e7c406449c107439e1f5782';
+SET pgmig.fingerprint = 'd3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -777,19 +778,26 @@ BEGIN
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
     UNION
-    -- A domain is the one owner's object that no lock of this check holds still: ALTER DOMAIN
-    -- … ADD CONSTRAINT … NOT VALID takes no lock on the tables that use it (tested: it went
-    -- through while the written table was held), and its CHECK then runs on every value that
-    -- becomes the domain. So the domains of written columns and of the model's casts must
-    -- belong to a trusted role.
-    SELECT pg_catalog.format('%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)',
+    -- Types are the owner's objects that no lock of this check holds still. ALTER DOMAIN …
+    -- ADD CONSTRAINT … NOT VALID takes no lock on the tables that use the domain (tested: it
+    -- went through while the written table was held), and its CHECK then runs on every value
+    -- that becomes the domain: the domains of written columns and of the model's casts. And
+    -- CREATE CAST takes none either, and a type's owner may make a cast from or to it, which
+    -- the scripts' conversions (`::text` of a value, the model's `::`) then call: an enum,
+    -- range or composite type of any column read or written, or cast to (fourth review). A
+    -- table's own row type is its owner's too, so the scripts never cast a row to text (they
+    -- call record_out).
+    SELECT pg_catalog.format(CASE WHEN y.typtype = 'd'
+                                  THEN '%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)'
+                                  ELSE '%s: type %s (%s) belongs to %s, who may make a cast from or to it that calls its own code while this script runs (CREATE CAST waits for no lock)' END,
                              coalesce(ct.rel::regclass::text, 'the model''s casts'), y.oid::regtype,
                              CASE WHEN ct.col IS NULL THEN 'the model casts to it' ELSE pg_catalog.format('column %I', ct.col) END,
                              y.typowner::regrole)
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
     JOIN pg_catalog.pg_roles AS o ON o.oid = y.typowner
-    WHERE ct.use IN ('written', 'cast') AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
+    WHERE ((y.typtype = 'd' AND ct.use IN ('written', 'cast')) OR y.typtype IN ('e', 'r', 'm', 'c'))
+      AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
   PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
@@ -798,7 +806,7 @@ BEGIN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
             HINT = 'that role can change what they do at any moment. Have a superuser review each function and take it '
-                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN ... OWNER TO for a domain), or run the scripts as that role (least privilege: it needs '
+                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN or ALTER TYPE ... OWNER TO for a type), or run the scripts as that role (least privilege: it needs '
                    'CREATE on this database and SELECT on V1), or name it with psql -v pgmig_owner=ROLE if you trust it';
   END IF;
 
@@ -929,9 +937,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2f10857208308568429ce73327c7166bf17920189e7c406449c107439e1f5782';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2f10857208308568429ce73327c7166bf17920189e7c406449c107439e1f5782; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile d3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1064,12 +1072,12 @@ BEGIN
   -- public.student_profiles, step student_profiles (model.yaml:267): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM ONLY public.student_profiles AS t JOIN _pgmig.map_student_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.student_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1097,12 +1105,12 @@ BEGIN
   -- public.user_roles, step student_roles (model.yaml:257): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.user_roles AS t JOIN _pgmig.map_student_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1130,12 +1138,12 @@ BEGIN
   -- public.users, step student_users (model.yaml:238): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.users AS t JOIN _pgmig.map_student_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1163,12 +1171,12 @@ BEGIN
   -- public.parent_profiles, step parent_profiles (model.yaml:226): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM ONLY public.parent_profiles AS t JOIN _pgmig.map_parent_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.parent_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1196,12 +1204,12 @@ BEGIN
   -- public.user_roles, step parent_roles (model.yaml:217): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.user_roles AS t JOIN _pgmig.map_parent_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1229,12 +1237,12 @@ BEGIN
   -- public.users, step parent_users (model.yaml:198): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.users AS t JOIN _pgmig.map_parent_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1262,12 +1270,12 @@ BEGIN
   -- public.teacher_profiles, step teacher_profiles (model.yaml:177): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id)::text AS key
           FROM ONLY public.teacher_profiles AS t JOIN _pgmig.map_teacher_profiles AS mapped ON t.user_id = mapped.user_id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.teacher_profiles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1295,12 +1303,12 @@ BEGIN
   -- public.user_roles, step teacher_roles (model.yaml:168): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.user_roles AS t JOIN _pgmig.map_teacher_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1328,12 +1336,12 @@ BEGIN
   -- public.users, step teacher_users (model.yaml:148): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.users AS t JOIN _pgmig.map_teacher_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1361,12 +1369,12 @@ BEGIN
   -- public.user_roles, step admin_roles (model.yaml:139): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.user_roles AS t JOIN _pgmig.map_admin_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1394,12 +1402,12 @@ BEGIN
   -- public.users, step admin_users (model.yaml:124): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.users AS t JOIN _pgmig.map_admin_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1427,12 +1435,12 @@ BEGIN
   -- public.schools, step schools (model.yaml:108): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.schools AS t JOIN _pgmig.map_schools AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.schools', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -2005,7 +2013,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.role_id = CAST(r.key ->> 'role_id' AS integer) AND t.permission_id = CAST(r.key ->> 'permission_id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.role_permissions'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)) AS k;
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))) AS k;
   IF n_changed > 0 THEN
     IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
       RAISE NOTICE 'undo reference public.role_permissions: % rows changed since migrate (keys: %): deleted as -v modified says', n_changed, sample || CASE WHEN n_changed > 5 THEN ', …' ELSE '' END;
@@ -2051,7 +2059,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.roles'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
           AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS c WHERE c.role_id = t.id)
           AND NOT EXISTS (SELECT 1 FROM public.user_roles AS c WHERE c.role_id = t.id)) AS k;
   IF n_changed > 0 THEN
@@ -2132,7 +2140,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.user_types'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
           AND NOT EXISTS (SELECT 1 FROM public.roles AS c WHERE c.user_type_id = t.id)
           AND NOT EXISTS (SELECT 1 FROM public.users AS c WHERE c.user_type_id = t.id)) AS k;
   IF n_changed > 0 THEN
@@ -2213,7 +2221,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.subjects'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
           AND NOT EXISTS (SELECT 1 FROM public.teacher_profiles AS c WHERE c.subject_id = t.id)) AS k;
   IF n_changed > 0 THEN
     IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
@@ -2292,7 +2300,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.subject_categories'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
           AND NOT EXISTS (SELECT 1 FROM public.subjects AS c WHERE c.category_id = t.id)) AS k;
   IF n_changed > 0 THEN
     IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
@@ -2371,7 +2379,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.curriculums'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
           AND NOT EXISTS (SELECT 1 FROM public.schools AS c WHERE c.curriculum_id = t.id)) AS k;
   IF n_changed > 0 THEN
     IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
@@ -2450,7 +2458,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.class_levels'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
           AND NOT EXISTS (SELECT 1 FROM public.student_profiles AS c WHERE c.class_level_id = t.id)) AS k;
   IF n_changed > 0 THEN
     IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
@@ -2529,7 +2537,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.grade_systems'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
           AND NOT EXISTS (SELECT 1 FROM public.class_levels AS c WHERE c.grade_system_id = t.id)) AS k;
   IF n_changed > 0 THEN
     IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
@@ -2608,7 +2616,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.permissions'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
           AND NOT EXISTS (SELECT 1 FROM public.role_permissions AS c WHERE c.permission_id = t.id)) AS k;
   IF n_changed > 0 THEN
     IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN
@@ -2687,7 +2695,7 @@ BEGIN
         JOIN _pgmig.reference AS r ON t.id = CAST(r.key ->> 'id' AS integer)
         WHERE r.model = 'school' AND r.table_name = 'public.permission_modules'
           AND coalesce(r.wave, 1) >= pg_catalog.current_setting('pgmig.undo_from')::integer
-          AND r.row_digest <> md5((t.*)::text)
+          AND r.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
           AND NOT EXISTS (SELECT 1 FROM public.permissions AS c WHERE c.module_id = t.id)) AS k;
   IF n_changed > 0 THEN
     IF pg_catalog.current_setting('pgmig.modified') = 'delete' THEN

@@ -124,7 +124,8 @@ BEGIN
   -- after psql: while the holder has no session left, the lock is asked for again (2 s).
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
-    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+    -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
+    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename,
                              CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
                              pg_catalog.quote_literal(a.application_name),
@@ -228,7 +229,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'bb7a384f777fd0e0b66bca5b866e120d3b47542f6aa717a2879addfa6a7ede3b';
+SET pgmig.fingerprint = '4062060336f1232fd276376396d07671facc78750fe9ac450e69e78c79c3f926';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -735,19 +736,26 @@ BEGIN
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
     UNION
-    -- A domain is the one owner's object that no lock of this check holds still: ALTER DOMAIN
-    -- … ADD CONSTRAINT … NOT VALID takes no lock on the tables that use it (tested: it went
-    -- through while the written table was held), and its CHECK then runs on every value that
-    -- becomes the domain. So the domains of written columns and of the model's casts must
-    -- belong to a trusted role.
-    SELECT pg_catalog.format('%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)',
+    -- Types are the owner's objects that no lock of this check holds still. ALTER DOMAIN …
+    -- ADD CONSTRAINT … NOT VALID takes no lock on the tables that use the domain (tested: it
+    -- went through while the written table was held), and its CHECK then runs on every value
+    -- that becomes the domain: the domains of written columns and of the model's casts. And
+    -- CREATE CAST takes none either, and a type's owner may make a cast from or to it, which
+    -- the scripts' conversions (`::text` of a value, the model's `::`) then call: an enum,
+    -- range or composite type of any column read or written, or cast to (fourth review). A
+    -- table's own row type is its owner's too, so the scripts never cast a row to text (they
+    -- call record_out).
+    SELECT pg_catalog.format(CASE WHEN y.typtype = 'd'
+                                  THEN '%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)'
+                                  ELSE '%s: type %s (%s) belongs to %s, who may make a cast from or to it that calls its own code while this script runs (CREATE CAST waits for no lock)' END,
                              coalesce(ct.rel::regclass::text, 'the model''s casts'), y.oid::regtype,
                              CASE WHEN ct.col IS NULL THEN 'the model casts to it' ELSE pg_catalog.format('column %I', ct.col) END,
                              y.typowner::regrole)
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
     JOIN pg_catalog.pg_roles AS o ON o.oid = y.typowner
-    WHERE ct.use IN ('written', 'cast') AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
+    WHERE ((y.typtype = 'd' AND ct.use IN ('written', 'cast')) OR y.typtype IN ('e', 'r', 'm', 'c'))
+      AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
   PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
@@ -756,7 +764,7 @@ BEGIN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
             HINT = 'that role can change what they do at any moment. Have a superuser review each function and take it '
-                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN ... OWNER TO for a domain), or run the scripts as that role (least privilege: it needs '
+                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN or ALTER TYPE ... OWNER TO for a type), or run the scripts as that role (least privilege: it needs '
                    'CREATE on this database and SELECT on V1), or name it with psql -v pgmig_owner=ROLE if you trust it';
   END IF;
 
@@ -887,9 +895,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bb7a384f777fd0e0b66bca5b866e120d3b47542f6aa717a2879addfa6a7ede3b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4062060336f1232fd276376396d07671facc78750fe9ac450e69e78c79c3f926';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile bb7a384f777fd0e0b66bca5b866e120d3b47542f6aa717a2879addfa6a7ede3b; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4062060336f1232fd276376396d07671facc78750fe9ac450e69e78c79c3f926; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1004,12 +1012,12 @@ BEGIN
   -- public.user_roles, step user_roles (model.yaml:78): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('user_id', t.user_id, 'role_id', t.role_id)::text AS key
           FROM ONLY public.user_roles AS t JOIN _pgmig.map_user_roles AS mapped ON t.user_id = mapped.user_id AND t.role_id = mapped.role_id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.user_roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1037,12 +1045,12 @@ BEGIN
   -- public.roles, step roles (model.yaml:74): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.roles AS t JOIN _pgmig.map_roles AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.roles', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1070,12 +1078,12 @@ BEGIN
   -- public.invites, step invites (model.yaml:62): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('token', t.token)::text AS key
           FROM ONLY public.invites AS t JOIN _pgmig.map_invites AS mapped ON t.token = mapped.token
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.invites', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1103,12 +1111,12 @@ BEGIN
   -- public.prayer_marks, step prayer_marks (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.prayer_marks AS t JOIN _pgmig.map_prayer_marks AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.prayer_marks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1136,12 +1144,12 @@ BEGIN
   -- public.prayers, step prayers (model.yaml:34): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.prayers AS t JOIN _pgmig.map_prayers AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.prayers', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1169,12 +1177,12 @@ BEGIN
   -- public.users, step users (model.yaml:13): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.users AS t JOIN _pgmig.map_users AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.users', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,

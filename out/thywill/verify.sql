@@ -57,7 +57,8 @@ BEGIN
   -- after psql: while the holder has no session left, the lock is asked for again (2 s).
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
-    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+    -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
+    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename,
                              CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
                              pg_catalog.quote_literal(a.application_name),
@@ -629,19 +630,26 @@ BEGIN
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
     UNION
-    -- A domain is the one owner's object that no lock of this check holds still: ALTER DOMAIN
-    -- … ADD CONSTRAINT … NOT VALID takes no lock on the tables that use it (tested: it went
-    -- through while the written table was held), and its CHECK then runs on every value that
-    -- becomes the domain. So the domains of written columns and of the model's casts must
-    -- belong to a trusted role.
-    SELECT pg_catalog.format('%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)',
+    -- Types are the owner's objects that no lock of this check holds still. ALTER DOMAIN …
+    -- ADD CONSTRAINT … NOT VALID takes no lock on the tables that use the domain (tested: it
+    -- went through while the written table was held), and its CHECK then runs on every value
+    -- that becomes the domain: the domains of written columns and of the model's casts. And
+    -- CREATE CAST takes none either, and a type's owner may make a cast from or to it, which
+    -- the scripts' conversions (`::text` of a value, the model's `::`) then call: an enum,
+    -- range or composite type of any column read or written, or cast to (fourth review). A
+    -- table's own row type is its owner's too, so the scripts never cast a row to text (they
+    -- call record_out).
+    SELECT pg_catalog.format(CASE WHEN y.typtype = 'd'
+                                  THEN '%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)'
+                                  ELSE '%s: type %s (%s) belongs to %s, who may make a cast from or to it that calls its own code while this script runs (CREATE CAST waits for no lock)' END,
                              coalesce(ct.rel::regclass::text, 'the model''s casts'), y.oid::regtype,
                              CASE WHEN ct.col IS NULL THEN 'the model casts to it' ELSE pg_catalog.format('column %I', ct.col) END,
                              y.typowner::regrole)
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
     JOIN pg_catalog.pg_roles AS o ON o.oid = y.typowner
-    WHERE ct.use IN ('written', 'cast') AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
+    WHERE ((y.typtype = 'd' AND ct.use IN ('written', 'cast')) OR y.typtype IN ('e', 'r', 'm', 'c'))
+      AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
   PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
@@ -650,7 +658,7 @@ BEGIN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
             HINT = 'that role can change what they do at any moment. Have a superuser review each function and take it '
-                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN ... OWNER TO for a domain), or run the scripts as that role (least privilege: it needs '
+                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN or ALTER TYPE ... OWNER TO for a type), or run the scripts as that role (least privilege: it needs '
                    'CREATE on this database and SELECT on V1), or name it with psql -v pgmig_owner=ROLE if you trust it';
   END IF;
 
@@ -783,9 +791,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'bb7a384f777fd0e0b66bca5b866e120d3b47542f6aa717a2879addfa6a7ede3b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4062060336f1232fd276376396d07671facc78750fe9ac450e69e78c79c3f926';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile bb7a384f777fd0e0b66bca5b866e120d3b47542f6aa717a2879addfa6a7ede3b; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4062060336f1232fd276376396d07671facc78750fe9ac450e69e78c79c3f926; nothing was changed', 'thywill', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -800,7 +808,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.token), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.token), '')) INTO n_rows, digest_now
   FROM v1.invitetoken AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.invitetoken';
@@ -822,7 +830,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.prayer AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.prayer';
@@ -844,7 +852,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.prayermark AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.prayermark';
@@ -866,7 +874,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1.role AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.role';
@@ -888,7 +896,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.index_name, t.sqlite_rowid), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.index_name, t.sqlite_rowid), '')) INTO n_rows, digest_now
   FROM v1.sqlite_missing_index_entries AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.sqlite_missing_index_entries';
@@ -910,7 +918,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), '')) INTO n_rows, digest_now
   FROM v1."user" AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1."user"';
@@ -932,7 +940,7 @@ DECLARE
   n_sealed bigint;
   digest_sealed text;
 BEGIN
-  SELECT count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.user_id, t.role_id), '')) INTO n_rows, digest_now
+  SELECT count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.user_id, t.role_id), '')) INTO n_rows, digest_now
   FROM v1.user_role AS t;
   SELECT s.rows, s.digest INTO n_sealed, digest_sealed
   FROM _pgmig.seals AS s WHERE s.model = 'thywill' AND s.subject = 'V1 v1.user_role';

@@ -75,7 +75,8 @@ BEGIN
   -- after psql: while the holder has no session left, the lock is asked for again (2 s).
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
-    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+    -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
+    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename,
                              CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
                              pg_catalog.quote_literal(a.application_name),
@@ -257,7 +258,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec';
+SET pgmig.fingerprint = '6ff1ab7b28b92b7f0bc6e54ce6aa3d895b578343aa92ba692bcffc42cecf74dc';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -291,9 +292,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6ff1ab7b28b92b7f0bc6e54ce6aa3d895b578343aa92ba692bcffc42cecf74dc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6ff1ab7b28b92b7f0bc6e54ce6aa3d895b578343aa92ba692bcffc42cecf74dc; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

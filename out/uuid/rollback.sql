@@ -105,7 +105,8 @@ BEGIN
   -- after psql: while the holder has no session left, the lock is asked for again (2 s).
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
-    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+    -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
+    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename,
                              CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
                              pg_catalog.quote_literal(a.application_name),
@@ -421,7 +422,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec';
+SET pgmig.fingerprint = '6ff1ab7b28b92b7f0bc6e54ce6aa3d895b578343aa92ba692bcffc42cecf74dc';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -471,9 +472,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6ff1ab7b28b92b7f0bc6e54ce6aa3d895b578343aa92ba692bcffc42cecf74dc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 7f1da8bad40a080fd678b0da7a0a868e7d69496e8a21760c758a0bf08fa4fdec; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6ff1ab7b28b92b7f0bc6e54ce6aa3d895b578343aa92ba692bcffc42cecf74dc; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -831,19 +832,26 @@ BEGIN
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
     UNION
-    -- A domain is the one owner's object that no lock of this check holds still: ALTER DOMAIN
-    -- … ADD CONSTRAINT … NOT VALID takes no lock on the tables that use it (tested: it went
-    -- through while the written table was held), and its CHECK then runs on every value that
-    -- becomes the domain. So the domains of written columns and of the model's casts must
-    -- belong to a trusted role.
-    SELECT pg_catalog.format('%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)',
+    -- Types are the owner's objects that no lock of this check holds still. ALTER DOMAIN …
+    -- ADD CONSTRAINT … NOT VALID takes no lock on the tables that use the domain (tested: it
+    -- went through while the written table was held), and its CHECK then runs on every value
+    -- that becomes the domain: the domains of written columns and of the model's casts. And
+    -- CREATE CAST takes none either, and a type's owner may make a cast from or to it, which
+    -- the scripts' conversions (`::text` of a value, the model's `::`) then call: an enum,
+    -- range or composite type of any column read or written, or cast to (fourth review). A
+    -- table's own row type is its owner's too, so the scripts never cast a row to text (they
+    -- call record_out).
+    SELECT pg_catalog.format(CASE WHEN y.typtype = 'd'
+                                  THEN '%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)'
+                                  ELSE '%s: type %s (%s) belongs to %s, who may make a cast from or to it that calls its own code while this script runs (CREATE CAST waits for no lock)' END,
                              coalesce(ct.rel::regclass::text, 'the model''s casts'), y.oid::regtype,
                              CASE WHEN ct.col IS NULL THEN 'the model casts to it' ELSE pg_catalog.format('column %I', ct.col) END,
                              y.typowner::regrole)
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
     JOIN pg_catalog.pg_roles AS o ON o.oid = y.typowner
-    WHERE ct.use IN ('written', 'cast') AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
+    WHERE ((y.typtype = 'd' AND ct.use IN ('written', 'cast')) OR y.typtype IN ('e', 'r', 'm', 'c'))
+      AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
   PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
@@ -852,7 +860,7 @@ BEGIN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
             HINT = 'that role can change what they do at any moment. Have a superuser review each function and take it '
-                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN ... OWNER TO for a domain), or run the scripts as that role (least privilege: it needs '
+                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN or ALTER TYPE ... OWNER TO for a type), or run the scripts as that role (least privilege: it needs '
                    'CREATE on this database and SELECT on V1), or name it with psql -v pgmig_owner=ROLE if you trust it';
   END IF;
 

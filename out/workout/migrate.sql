@@ -91,7 +91,8 @@ BEGIN
   -- after psql: while the holder has no session left, the lock is asked for again (2 s).
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
-    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+    -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
+    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename,
                              CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
                              pg_catalog.quote_literal(a.application_name),
@@ -211,7 +212,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '88cbf2cf3bb04bed789116a2aac053531c636499b222a708959634120951b72b';
+SET pgmig.fingerprint = 'a4f60b15ba5799edb5e400de68847ad25777f29e02916aaaf469af62215b87b7';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -934,19 +935,26 @@ BEGIN
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
     UNION
-    -- A domain is the one owner's object that no lock of this check holds still: ALTER DOMAIN
-    -- … ADD CONSTRAINT … NOT VALID takes no lock on the tables that use it (tested: it went
-    -- through while the written table was held), and its CHECK then runs on every value that
-    -- becomes the domain. So the domains of written columns and of the model's casts must
-    -- belong to a trusted role.
-    SELECT pg_catalog.format('%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)',
+    -- Types are the owner's objects that no lock of this check holds still. ALTER DOMAIN …
+    -- ADD CONSTRAINT … NOT VALID takes no lock on the tables that use the domain (tested: it
+    -- went through while the written table was held), and its CHECK then runs on every value
+    -- that becomes the domain: the domains of written columns and of the model's casts. And
+    -- CREATE CAST takes none either, and a type's owner may make a cast from or to it, which
+    -- the scripts' conversions (`::text` of a value, the model's `::`) then call: an enum,
+    -- range or composite type of any column read or written, or cast to (fourth review). A
+    -- table's own row type is its owner's too, so the scripts never cast a row to text (they
+    -- call record_out).
+    SELECT pg_catalog.format(CASE WHEN y.typtype = 'd'
+                                  THEN '%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)'
+                                  ELSE '%s: type %s (%s) belongs to %s, who may make a cast from or to it that calls its own code while this script runs (CREATE CAST waits for no lock)' END,
                              coalesce(ct.rel::regclass::text, 'the model''s casts'), y.oid::regtype,
                              CASE WHEN ct.col IS NULL THEN 'the model casts to it' ELSE pg_catalog.format('column %I', ct.col) END,
                              y.typowner::regrole)
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
     JOIN pg_catalog.pg_roles AS o ON o.oid = y.typowner
-    WHERE ct.use IN ('written', 'cast') AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
+    WHERE ((y.typtype = 'd' AND ct.use IN ('written', 'cast')) OR y.typtype IN ('e', 'r', 'm', 'c'))
+      AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
   PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
@@ -955,7 +963,7 @@ BEGIN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
             HINT = 'that role can change what they do at any moment. Have a superuser review each function and take it '
-                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN ... OWNER TO for a domain), or run the scripts as that role (least privilege: it needs '
+                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN or ALTER TYPE ... OWNER TO for a type), or run the scripts as that role (least privilege: it needs '
                    'CREATE on this database and SELECT on V1), or name it with psql -v pgmig_owner=ROLE if you trust it';
   END IF;
 
@@ -1185,9 +1193,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '88cbf2cf3bb04bed789116a2aac053531c636499b222a708959634120951b72b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a4f60b15ba5799edb5e400de68847ad25777f29e02916aaaf469af62215b87b7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 88cbf2cf3bb04bed789116a2aac053531c636499b222a708959634120951b72b; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile a4f60b15ba5799edb5e400de68847ad25777f29e02916aaaf469af62215b87b7; nothing was changed', 'workout', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1424,7 +1432,7 @@ BEGIN
          stage.updated_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+    RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
   )
   INSERT INTO _pgmig.map_workout_plans (id, pgmig_wave, row_digest)
   SELECT id, this_wave, pgmig_row_digest FROM inserted;
@@ -1830,7 +1838,7 @@ BEGIN
          stage.order_index
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+    RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
   )
   INSERT INTO _pgmig.map_exercises (id, pgmig_wave, row_digest)
   SELECT id, this_wave, pgmig_row_digest FROM inserted;
@@ -1955,7 +1963,7 @@ BEGIN
          stage.notes
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+    RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
   )
   INSERT INTO _pgmig.map_workout_sessions (id, pgmig_wave, row_digest)
   SELECT id, this_wave, pgmig_row_digest FROM inserted;
@@ -2077,7 +2085,7 @@ BEGIN
          stage.completed_at
     FROM pg_temp.pgmig_stage AS stage
     WHERE stage.pgmig_class = 0
-    RETURNING id, md5((pgmig_new.*)::text) AS pgmig_row_digest
+    RETURNING id, md5(pg_catalog.textin(pg_catalog.record_out(pgmig_new.*))) AS pgmig_row_digest
   )
   INSERT INTO _pgmig.map_exercise_logs (id, pgmig_wave, row_digest)
   SELECT id, this_wave, pgmig_row_digest FROM inserted;
@@ -2132,18 +2140,20 @@ ANALYZE public.exercise_logs;
 -- tells a row the application changed since from the row migrate made. The md5 of the row's
 -- text under the settings pinned above, not its xmin: transaction ids wrap around (a frozen
 -- row's xmin no longer says when it was written) and a dump and restore gives every row a
--- new one, while both keep the row's text. `(t.*)`, not `t`: a column named t would stand
--- for the whole row.
+-- new one, while both keep the row's text. `t.*`, not `t`: a column named t would stand
+-- for the whole row. The text comes from record_out, not a cast: `(t.*)::text` looks in
+-- pg_cast, where the table's owner may add a cast from its row type (it owns that type) at
+-- any moment, and migrate ran that cast's function as the superuser (fourth review).
 SET client_min_messages = warning;
 -- step workout_plans (model.yaml:15): taken at its insert
 -- step workout_weeks (model.yaml:33)
 ALTER TABLE _pgmig.map_workout_weeks ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_weeks AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_workout_weeks AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.workout_weeks AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step workout_days (model.yaml:47)
 ALTER TABLE _pgmig.map_workout_days ADD COLUMN IF NOT EXISTS row_digest text;
-UPDATE _pgmig.map_workout_days AS mapped SET row_digest = md5((t.*)::text)
+UPDATE _pgmig.map_workout_days AS mapped SET row_digest = md5(pg_catalog.textin(pg_catalog.record_out(t.*)))
 FROM ONLY public.workout_days AS t
 WHERE t.id = mapped.id AND mapped.row_digest IS NULL;
 -- step exercises (model.yaml:68): taken at its insert
@@ -2181,16 +2191,16 @@ FROM (
   FROM (SELECT ROW(b.table_name, b.wave, b.rows_of_others)::text AS line
         FROM _pgmig.wave_targets AS b WHERE b.model = 'workout') AS x
   UNION ALL
-  SELECT 'V1 v1.exercise_logs', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.exercise_logs', count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), ''))
   FROM v1.exercise_logs AS t
   UNION ALL
-  SELECT 'V1 v1.exercises', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.exercises', count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), ''))
   FROM v1.exercises AS t
   UNION ALL
-  SELECT 'V1 v1.workout_plans', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.workout_plans', count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), ''))
   FROM v1.workout_plans AS t
   UNION ALL
-  SELECT 'V1 v1.workout_sessions', count(*), md5(coalesce(string_agg((t.*)::text, E'\n' ORDER BY t.id), ''))
+  SELECT 'V1 v1.workout_sessions', count(*), md5(coalesce(string_agg(pg_catalog.textin(pg_catalog.record_out(t.*)), E'\n' ORDER BY t.id), ''))
   FROM v1.workout_sessions AS t
 ) AS d
 ON CONFLICT (model, subject) DO UPDATE SET rows = EXCLUDED.rows, digest = EXCLUDED.digest;

@@ -124,7 +124,8 @@ BEGIN
   -- after psql: while the holder has no session left, the lock is asked for again (2 s).
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
-    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+    -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
+    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
                              l.pid, a.usename,
                              CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
                              pg_catalog.quote_literal(a.application_name),
@@ -214,7 +215,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '88cbf2cf3bb04bed789116a2aac053531c636499b222a708959634120951b72b';
+SET pgmig.fingerprint = 'a4f60b15ba5799edb5e400de68847ad25777f29e02916aaaf469af62215b87b7';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -721,19 +722,26 @@ BEGIN
     JOIN pg_catalog.pg_roles AS o ON o.oid = p.proowner
     WHERE NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
     UNION
-    -- A domain is the one owner's object that no lock of this check holds still: ALTER DOMAIN
-    -- … ADD CONSTRAINT … NOT VALID takes no lock on the tables that use it (tested: it went
-    -- through while the written table was held), and its CHECK then runs on every value that
-    -- becomes the domain. So the domains of written columns and of the model's casts must
-    -- belong to a trusted role.
-    SELECT pg_catalog.format('%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)',
+    -- Types are the owner's objects that no lock of this check holds still. ALTER DOMAIN …
+    -- ADD CONSTRAINT … NOT VALID takes no lock on the tables that use the domain (tested: it
+    -- went through while the written table was held), and its CHECK then runs on every value
+    -- that becomes the domain: the domains of written columns and of the model's casts. And
+    -- CREATE CAST takes none either, and a type's owner may make a cast from or to it, which
+    -- the scripts' conversions (`::text` of a value, the model's `::`) then call: an enum,
+    -- range or composite type of any column read or written, or cast to (fourth review). A
+    -- table's own row type is its owner's too, so the scripts never cast a row to text (they
+    -- call record_out).
+    SELECT pg_catalog.format(CASE WHEN y.typtype = 'd'
+                                  THEN '%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)'
+                                  ELSE '%s: type %s (%s) belongs to %s, who may make a cast from or to it that calls its own code while this script runs (CREATE CAST waits for no lock)' END,
                              coalesce(ct.rel::regclass::text, 'the model''s casts'), y.oid::regtype,
                              CASE WHEN ct.col IS NULL THEN 'the model casts to it' ELSE pg_catalog.format('column %I', ct.col) END,
                              y.typowner::regrole)
     FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
     JOIN pg_catalog.pg_roles AS o ON o.oid = y.typowner
-    WHERE ct.use IN ('written', 'cast') AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
+    WHERE ((y.typtype = 'd' AND ct.use IN ('written', 'cast')) OR y.typtype IN ('e', 'r', 'm', 'c'))
+      AND NOT o.rolsuper AND o.rolname <> runner AND o.rolname <> owner_named
   ) AS f;
   PERFORM pg_catalog.set_config('jit', jit_before, true);
   PERFORM pg_catalog.set_config('work_mem', work_mem_before, true);
@@ -742,7 +750,7 @@ BEGIN
     RAISE EXCEPTION 'pgmig will not run: the tables it writes or reads would run functions that another role owns, with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(findings, E'\n'),
             HINT = 'that role can change what they do at any moment. Have a superuser review each function and take it '
-                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN ... OWNER TO for a domain), or run the scripts as that role (least privilege: it needs '
+                   '(ALTER FUNCTION ... OWNER TO a superuser; ALTER DOMAIN or ALTER TYPE ... OWNER TO for a type), or run the scripts as that role (least privilege: it needs '
                    'CREATE on this database and SELECT on V1), or name it with psql -v pgmig_owner=ROLE if you trust it';
   END IF;
 
@@ -873,9 +881,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'workout' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '88cbf2cf3bb04bed789116a2aac053531c636499b222a708959634120951b72b';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a4f60b15ba5799edb5e400de68847ad25777f29e02916aaaf469af62215b87b7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 88cbf2cf3bb04bed789116a2aac053531c636499b222a708959634120951b72b; nothing was changed', 'workout', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile a4f60b15ba5799edb5e400de68847ad25777f29e02916aaaf469af62215b87b7; nothing was changed', 'workout', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -990,12 +998,12 @@ BEGIN
   -- public.exercise_logs, step exercise_logs (model.yaml:136): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.exercise_logs AS t JOIN _pgmig.map_exercise_logs AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.exercise_logs', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1023,12 +1031,12 @@ BEGIN
   -- public.workout_sessions, step workout_sessions (model.yaml:99): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.workout_sessions AS t JOIN _pgmig.map_workout_sessions AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_sessions', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1056,12 +1064,12 @@ BEGIN
   -- public.exercises, step exercises (model.yaml:68): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.exercises AS t JOIN _pgmig.map_exercises AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.exercises', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1089,12 +1097,12 @@ BEGIN
   -- public.workout_days, step workout_days (model.yaml:47): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.workout_days AS t JOIN _pgmig.map_workout_days AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_days', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1122,12 +1130,12 @@ BEGIN
   -- public.workout_weeks, step workout_weeks (model.yaml:33): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.workout_weeks AS t JOIN _pgmig.map_workout_weeks AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_weeks', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,
@@ -1155,12 +1163,12 @@ BEGIN
   -- public.workout_plans, step workout_plans (model.yaml:15): migrated rows changed since migrate, or deleted.
   SELECT count(*) INTO n
   FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
-  WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from;
+  WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from;
   IF n > 0 THEN
     SELECT string_agg(k.key, ', ' ORDER BY k.key) INTO sample
     FROM (SELECT jsonb_build_object('id', t.id)::text AS key
           FROM ONLY public.workout_plans AS t JOIN _pgmig.map_workout_plans AS mapped ON t.id = mapped.id
-          WHERE mapped.row_digest <> md5((t.*)::text) AND mapped.pgmig_wave >= undo_from
+          WHERE mapped.row_digest <> md5(pg_catalog.textin(pg_catalog.record_out(t.*))) AND mapped.pgmig_wave >= undo_from
           ORDER BY 1 LIMIT 5) AS k;
     finding := pg_catalog.format('%s: %s modified since migrate (keys: %s%s) by step %s (%s)',
                                  'public.workout_plans', n || CASE n WHEN 1 THEN ' migrated row' ELSE ' migrated rows' END,

@@ -711,6 +711,12 @@ impl View {
             .iter()
             .flat_map(|t| &t.types)
             .flat_map(TypeChange::called_functions)
+            .chain(
+                m.creates
+                    .iter()
+                    .chain(&m.drops)
+                    .flat_map(|o| o.definition.called_functions()),
+            )
             .collect();
         let implicit_called_functions = crate::sql_text::text_array(called_functions.iter());
         View {

@@ -122,14 +122,18 @@ pub(crate) fn holder(client: &mut Client) -> String {
     let since: Option<String> = r.get(5);
     let mut s = format!("pid {pid}");
     let mut parts = Vec::new();
+    // Quoted: a role may be named to read like pgmig's own words ("postgres, a superuser").
     if let Some(u) = user {
-        parts.push(format!("user {u}"));
+        parts.push(format!("user {}", crate::sql_text::quote_ident(&u)));
     }
     if let Some(s) = superuser {
         parts.push(if s { "a superuser" } else { "not a superuser" }.into());
     }
     if let Some(a) = app.filter(|a| !a.is_empty()) {
-        parts.push(format!("application {a}"));
+        parts.push(format!(
+            "application {}",
+            crate::sql_text::quote_literal(&a)
+        ));
     }
     parts.push(match addr {
         Some(a) => format!("from {a}"),

@@ -305,7 +305,7 @@ fn a_second_run_is_refused_while_the_lock_is_held() {
     assert_eq!(e.exit_code(), 1);
     let text = e.to_string();
     assert!(text.contains(&format!("pid {first_pid} ")), "{text}");
-    assert!(text.contains("application pgmig"), "{text}");
+    assert!(text.contains("application 'pgmig'"), "{text}");
     assert_eq!(
         count(
             &db,

@@ -640,6 +640,50 @@ fn every_in_place_fill_batch_holds_its_table_against_new_inheritance_children() 
     );
 }
 
+/// In place, the swap adds V2's CHECKs on the changed columns and a later phase validates
+/// them: PostgreSQL evaluates a CHECK with the rights of whoever runs ALTER TABLE, and nothing
+/// checked the functions the CHECK calls (fourth review: V2's CHECK called the application's
+/// own function, and migrate made its owner superuser). The guard now checks the functions
+/// of every CHECK the scripts add (V2's in migrate, V1's again in rollback) like the model's
+/// calls: one another role owns is refused before anything runs.
+#[test]
+fn in_place_scripts_refuse_a_check_calling_another_roles_function() {
+    let v1 = "CREATE TABLE items (id bigint PRIMARY KEY, user_id varchar(36) NOT NULL, note text);";
+    let v2 = "CREATE TABLE items (id bigint PRIMARY KEY,
+                                  user_id uuid NOT NULL CONSTRAINT items_user_id_ok CHECK (public.uuid_ok(user_id)),
+                                  note text);";
+    let model = "name: items\nin_place: true\ntarget: { schema: public }\nbatch_size: 1000\n";
+    let (_src, dir) = crate::support::compile_texts(v1, v2, model);
+    let db = crate::support::cluster().create_db("si_inplace_check");
+    let role = format!("app_of_{}", db.name());
+    let trace = evidence(&db);
+    db.execute(&format!(
+        "CREATE ROLE {role} NOSUPERUSER;
+         GRANT CREATE ON SCHEMA public TO {role};
+         SET ROLE {role};
+         {v1}
+         INSERT INTO public.items SELECT g, pg_catalog.gen_random_uuid()::text, 'n' FROM pg_catalog.generate_series(1, 10) AS g;
+         CREATE FUNCTION public.uuid_ok(u uuid) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN u IS NOT NULL; END $f$;
+         RESET ROLE;",
+        escalate(&role, &trace)
+    ));
+    let before = db.table_md5s(&["public"]);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, dir.as_path(), script, &[]);
+        assert_call_refused(
+            &out,
+            script,
+            &format!("the model calls public.uuid_ok: public.uuid_ok(uuid) is owned by {role}, another role"),
+        );
+        assert_not_run(&db, &role, &trace, script);
+        assert_eq!(
+            db.table_md5s(&["public"]),
+            before,
+            "{script} changed the table"
+        );
+    }
+}
+
 /// `pgmig run` counts each step's source rows on a second connection for its progress bars.
 /// It did so before the script started, so before the script's check of the code it reads:
 /// V1's owner made the first step's table a view calling its own function, and the count ran
@@ -884,7 +928,8 @@ fn casts_another_role_owns_do_not_run_as_the_superuser_running_any_script() {
     }
 }
 
-/// The same cast, its function taken by a superuser after review: every script runs it.
+/// The same cast, its function and its type taken by a superuser after review (the type's
+/// owner could make another cast at any moment): every script runs it.
 #[test]
 fn a_cast_whose_function_a_superuser_owns_passes() {
     let dir = casts_compiled(None);
@@ -894,7 +939,8 @@ fn a_cast_whose_function_a_superuser_owns_passes() {
     db.execute(
         "CREATE OR REPLACE FUNCTION public.to_mood(text) RETURNS public.mood LANGUAGE plpgsql AS $f$
            BEGIN RETURN pg_catalog.enum_in(pg_catalog.textout($1), 'public.mood'::regtype); END $f$;
-         ALTER FUNCTION public.to_mood(text) OWNER TO postgres;",
+         ALTER FUNCTION public.to_mood(text) OWNER TO postgres;
+         ALTER TYPE public.mood OWNER TO postgres;",
     );
     must_pass(run(&db, dir.path(), "precheck.sql", &[]), "precheck");
     must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
@@ -1575,6 +1621,100 @@ tables:
         before,
         "migrate changed V1 or V2"
     );
+}
+
+/// A table's owner owns its row type and may make a cast from it to text (fourth review):
+/// the scripts cast whole rows to text for their digests (`(t.*)::text`), PostgreSQL took that
+/// cast, and precheck, migrate and rollback ran the owner's function as the superuser. The
+/// guard cannot hold pg_cast still, so the scripts no longer cast rows: they call record_out,
+/// which gives the same text and never looks in pg_cast. Every script runs, the owner's
+/// function never does.
+#[test]
+fn a_cast_from_a_tables_row_type_is_never_called() {
+    let ddl = "CREATE TABLE members (id integer PRIMARY KEY, points integer NOT NULL);";
+    let model = "name: rowcast
+source: { schema: v1 }
+target: { schema: public }
+tables:
+  members:
+    from: members m
+    key: keep
+";
+    let (_src, dir) = crate::support::compile_texts(ddl, ddl, model);
+    let db = crate::support::cluster().create_db("si_row_cast");
+    let role = format!("app_of_{}", db.name());
+    let trace = evidence(&db);
+    db.execute(&format!(
+        "CREATE ROLE {role} NOSUPERUSER;
+         CREATE SCHEMA v1 AUTHORIZATION {role};
+         GRANT CREATE ON SCHEMA public TO {role};
+         SET ROLE {role};
+         CREATE TABLE v1.members (id integer PRIMARY KEY, points integer NOT NULL);
+         CREATE TABLE public.members (id integer PRIMARY KEY, points integer NOT NULL);
+         INSERT INTO v1.members VALUES (1, 10), (2, 20);
+         CREATE FUNCTION public.pwn_v1(r v1.members) RETURNS text LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN pg_catalog.record_out(r); END $f$;
+         CREATE FUNCTION public.pwn_v2(r public.members) RETURNS text LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN pg_catalog.record_out(r); END $f$;
+         CREATE CAST (v1.members AS text) WITH FUNCTION public.pwn_v1(v1.members);
+         CREATE CAST (public.members AS text) WITH FUNCTION public.pwn_v2(public.members);
+         RESET ROLE;",
+        escalate = escalate(&role, &trace)
+    ));
+    let exports = tempfile::tempdir().unwrap();
+    for script in [
+        "precheck.sql",
+        "migrate.sql",
+        "verify.sql",
+        "export.sql",
+        "rollback.sql",
+    ] {
+        let out = db
+            .psql_cmd()
+            .current_dir(exports.path())
+            .arg("-f")
+            .arg(dir.join(script))
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{script}: {}", stderr(&out));
+        assert_not_run(&db, &role, &trace, script);
+    }
+    assert_eq!(count(&db, "SELECT count(*) FROM public.members"), 0);
+}
+
+/// CREATE CAST takes no lock either, and the owner of a type may make a cast from or to it
+/// (fourth review: an enum the application owns, a cast from text to it made after the guard,
+/// which the model's `::` called in the next step as the superuser). The guard refuses an
+/// enum, range or composite type an untrusted role owns that the scripts read, write or cast
+/// to, before anything runs.
+#[test]
+fn a_type_another_role_owns_that_the_model_casts_to_is_refused() {
+    let (_src, dir) = calling_model("m.email::public.mood::text");
+    let db = calling_db("si_enum_owner");
+    let role = format!("type_owner_of_{}", db.name());
+    let trace = evidence(&db);
+    db.execute(&format!(
+        "CREATE ROLE {role} NOSUPERUSER;
+         CREATE TYPE public.mood AS ENUM (' Ana@Example.org ');
+         ALTER TYPE public.mood OWNER TO {role};"
+    ));
+    let before = db.table_md5s(USER_SCHEMAS);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(&db, dir.path(), script, &[]);
+        assert_refused(
+            &out,
+            script,
+            &format!("the model's casts: type public.mood (the model casts to it) belongs to {role}, who may make a cast from or to it"),
+        );
+        assert_not_run(&db, &role, &trace, script);
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            before,
+            "{script} changed V1 or V2"
+        );
+    }
+    db.execute("ALTER TYPE public.mood OWNER TO postgres");
+    for script in ["precheck.sql", "migrate.sql", "verify.sql"] {
+        must_pass(run(&db, dir.path(), script, &[]), script);
+    }
 }
 
 /// A model that casts to a domain with a CHECK (one of PostgreSQL's own:
