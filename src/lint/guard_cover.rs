@@ -942,3 +942,94 @@ fn is_search_path_pin(ast: &Ast) -> bool {
     text == "set search_path = pg_catalog, pg_temp"
         || text == "set search_path to pg_catalog, pg_temp"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PIN: &str = "SET search_path = pg_catalog, pg_temp;\n";
+    const GUARD: &str = "CREATE OR REPLACE FUNCTION _pgmig.pgmig_implicit_code_guard(w text[], r text[], c text[], f text[])\nRETURNS void LANGUAGE plpgsql AS $guard$\nBEGIN\n  PERFORM 1;\nEND\n$guard$;\n";
+
+    /// (line, touches) of each finding.
+    fn found(script: &str) -> Vec<(usize, String)> {
+        unguarded(&format!("{PIN}{GUARD}{script}"))
+            .into_iter()
+            .map(|u| (u.line, u.touches))
+            .collect()
+    }
+
+    /// The line of `script`'s n-th line once PIN and GUARD are in front of it.
+    fn line(n: usize) -> usize {
+        PIN.lines().count() + GUARD.lines().count() + n
+    }
+
+    #[test]
+    fn a_transaction_is_guarded_from_the_guard_to_its_end() {
+        let script = "SELECT count(*) FROM public.t;\nBEGIN;\nINSERT INTO _pgmig.log VALUES (1);\nSELECT _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\nINSERT INTO public.t SELECT * FROM v1.s;\nCOMMIT;\nDELETE FROM public.t;\n";
+        assert_eq!(
+            found(script),
+            vec![
+                (line(1), "names public.t".to_string()),
+                (line(7), "names public.t".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_guard_outside_a_transaction_protects_nothing_after_it() {
+        let script = "SELECT _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\nUPDATE public.t SET a = 1;\n";
+        assert_eq!(found(script), vec![(line(2), "names public.t".to_string())]);
+    }
+
+    #[test]
+    fn a_commit_in_a_loop_starts_the_next_iteration_unguarded() {
+        let script = "CREATE PROCEDURE _pgmig.fill() LANGUAGE plpgsql AS $fill$\nBEGIN\n  LOOP\n    UPDATE public.t SET a = 1;\n    PERFORM _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\n    COMMIT;\n  END LOOP;\nEND\n$fill$;\nBEGIN;\nSELECT _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\nCOMMIT;\nCALL _pgmig.fill();\n";
+        assert_eq!(found(script), vec![(line(4), "names public.t".to_string())]);
+        let fixed = script.replace(
+            "    UPDATE public.t SET a = 1;\n    PERFORM _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\n",
+            "    PERFORM _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\n    UPDATE public.t SET a = 1;\n",
+        );
+        assert_eq!(found(&fixed), vec![]);
+    }
+
+    #[test]
+    fn both_branches_of_a_psql_if_and_of_a_plpgsql_if_may_run() {
+        let script = "BEGIN;\n\\if :dry_run\nSELECT _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\n\\endif\nINSERT INTO public.t VALUES (1);\nCOMMIT;\nDO $x$\nBEGIN\n  IF random() > 0.5 THEN\n    PERFORM _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\n  ELSE\n    PERFORM 1;\n  END IF;\n  IF EXISTS (SELECT 1 FROM v1.s) THEN\n    PERFORM 1;\n  END IF;\nEND\n$x$;\n";
+        assert_eq!(
+            found(script),
+            vec![
+                (line(5), "names public.t".to_string()),
+                (line(14), "names v1.s".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn an_exception_handler_starts_without_the_guard_its_block_ran() {
+        let script = "DO $x$\nBEGIN\n  BEGIN\n    PERFORM _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\n    DELETE FROM public.t;\n  EXCEPTION WHEN others THEN\n    DELETE FROM public.u;\n  END;\nEND\n$x$;\n";
+        assert_eq!(found(script), vec![(line(7), "names public.u".to_string())]);
+    }
+
+    #[test]
+    fn calls_casts_and_dynamic_sql_touch_but_pgmig_and_the_catalog_do_not() {
+        let script = "DO $x$\nBEGIN\n  PERFORM public.f(1);\n  PERFORM 1::public.d;\n  EXECUTE 'SELECT 1';\n  PERFORM count(*) FROM _pgmig.log, pg_catalog.pg_class, pg_temp.x;\n  ANALYZE public.t;\nEND\n$x$;\n";
+        assert_eq!(
+            found(script),
+            vec![
+                (line(3), "calls public.f".to_string()),
+                (line(4), "casts to public.d".to_string()),
+                (line(5), "runs dynamic SQL (EXECUTE)".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn the_guard_counts_only_once_the_script_created_it() {
+        let script = "BEGIN;\nSELECT _pgmig.pgmig_implicit_code_guard('{}', '{}', '{}', '{}');\nINSERT INTO public.t VALUES (1);\nCOMMIT;\n";
+        let found: Vec<usize> = unguarded(&format!("{PIN}{script}"))
+            .into_iter()
+            .map(|u| u.line)
+            .collect();
+        assert_eq!(found, vec![3, 4]);
+    }
+}
