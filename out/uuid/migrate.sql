@@ -412,7 +412,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15';
+SET pgmig.fingerprint = '290c06c40c606a4d2dad833e06d4fd8841ca377f438b59dbf56c14758783a9bb';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -462,9 +462,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '290c06c40c606a4d2dad833e06d4fd8841ca377f438b59dbf56c14758783a9bb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 290c06c40c606a4d2dad833e06d4fd8841ca377f438b59dbf56c14758783a9bb; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1805,6 +1805,8 @@ BEGIN
       END;
     END LOOP;
     COMMIT;
+    -- The count reads the table in a transaction of its own: the check runs again first.
+    PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
     SELECT count(*) INTO pgmig_rows FROM public.reminders;
     UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
     COMMIT;
@@ -1996,6 +1998,8 @@ BEGIN
       END;
     END LOOP;
     COMMIT;
+    -- The count reads the table in a transaction of its own: the check runs again first.
+    PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
     SELECT count(*) INTO pgmig_rows FROM public.users;
     UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
     COMMIT;
@@ -2187,6 +2191,8 @@ BEGIN
       END;
     END LOOP;
     COMMIT;
+    -- The count reads the table in a transaction of its own: the check runs again first.
+    PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
     SELECT count(*) INTO pgmig_rows FROM public.journal_entries;
     UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
     COMMIT;
@@ -2378,6 +2384,8 @@ BEGIN
       END;
     END LOOP;
     COMMIT;
+    -- The count reads the table in a transaction of its own: the check runs again first.
+    PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
     SELECT count(*) INTO pgmig_rows FROM public.tags;
     UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
     COMMIT;

@@ -395,7 +395,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15';
+SET pgmig.fingerprint = '290c06c40c606a4d2dad833e06d4fd8841ca377f438b59dbf56c14758783a9bb';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -445,9 +445,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '290c06c40c606a4d2dad833e06d4fd8841ca377f438b59dbf56c14758783a9bb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 290c06c40c606a4d2dad833e06d4fd8841ca377f438b59dbf56c14758783a9bb; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -220,9 +220,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '290c06c40c606a4d2dad833e06d4fd8841ca377f438b59dbf56c14758783a9bb';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4f1974728df4c77582723356e1ee83a844196d4befaee3fa1c4db31f419e3c15; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 290c06c40c606a4d2dad833e06d4fd8841ca377f438b59dbf56c14758783a9bb; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
