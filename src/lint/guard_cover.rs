@@ -351,9 +351,11 @@ impl<'a> Check<'a> {
             return unguarded;
         }
         self.calling.push(name.to_string());
-        let end = bodies
-            .iter()
-            .fold(false, |end, body| self.body(body, unguarded) || end);
+        // Every overload's body is read (each may have findings), none skipped.
+        let mut end = false;
+        for body in bodies {
+            end |= self.body(body, unguarded);
+        }
         self.calling.pop();
         end
     }

@@ -594,7 +594,8 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let one = shape(&read_in_runs(&top, 1));
-        assert_eq!(one.len(), 200 * 4);
+        // Per block: the DO, its BEGIN and END (control items), INSERT, PERFORM, ANALYZE.
+        assert_eq!(one.len(), 200 * 6);
         for workers in [2, 3, 8] {
             assert_eq!(runs_of_equal_size(&top, workers).len(), workers);
             assert_eq!(
