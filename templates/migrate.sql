@@ -124,19 +124,20 @@ END
 
 {% include "only_selects.sql" %}
 {%- endif %}
+{%- if plan.mode == MigrateMode::Batched %}
 
-{% include "targets_count.sql" %}
-{%- if plan.mode == MigrateMode::Batched && !plan.references.is_empty() %}
-
--- Reference data in one transaction, behind the check of code attached to the tables.
+-- The filled tables' counts and the reference data in one transaction, behind the check of
+-- code attached to the tables they read and write.
 BEGIN;
 SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
 {%- endif %}
+
+{% include "targets_count.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}
 {%- endfor %}
-{%- if plan.mode == MigrateMode::Batched && !plan.references.is_empty() %}
+{%- if plan.mode == MigrateMode::Batched %}
 COMMIT;
 {%- endif %}
 {%- for s in steps %}
@@ -160,6 +161,12 @@ BEGIN
   END IF;
 END
 {% endfilter %};
+{%- else %}
+
+-- The end in one transaction, behind the check of code attached to the tables: the digests
+-- and seals below read V1 and the filled tables.
+BEGIN;
+SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
 {%- endif %}
 
 -- Fresh statistics for the filled tables: verify's joins and the application's first
@@ -187,6 +194,9 @@ WHERE NOT EXISTS (SELECT 1 FROM (VALUES {% call lists::rows(u.all_steps) %}{% en
 {%- else %}
 INSERT INTO _pgmig.log (model, script, step, finished_at, status)
 VALUES ({{ plan.model|lit }}, 'migrate', '(all)', clock_timestamp(), 'done');
+{%- endif %}
+{%- if plan.mode == MigrateMode::Batched %}
+COMMIT;
 {%- endif %}
 {%- include "fdw_unmap.sql" %}
 {%- if plan.mode == MigrateMode::Transaction %}

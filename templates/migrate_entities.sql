@@ -69,20 +69,17 @@
 {% include "only_selects.sql" %}
 {%- endif %}
 
-{% include "targets_count.sql" %}
-{%- if !plan.references.is_empty() %}
-
--- Reference data in one transaction, behind the check of code attached to the tables.
+-- The filled tables' counts, the reference data, the id maps and the backups of replaced rows
+-- in one transaction, behind the check of code attached to the tables they read and write.
 BEGIN;
 SELECT _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
-{%- endif %}
+
+{% include "targets_count.sql" %}
 {%- for r in plan.references %}
 
 {% include "reference_insert.sql" %}
 {%- endfor %}
-{%- if !plan.references.is_empty() %}
-COMMIT;
-{%- endif %}
+
 
 -- The id maps (each row with the entity it belongs to) and the backups of replaced rows: made
 -- empty on the first run, filled entity by entity.
@@ -116,6 +113,7 @@ SELECT {{ plan.model|lit }}, {{ q.name|lit }}, last_value, is_called FROM {{ q.n
 ON CONFLICT DO NOTHING;
 {%- endfor %}
 {%- endfor %}
+COMMIT;
 
 -- Every step for the entities given, in load order; commits nothing (the caller does).
 CREATE OR REPLACE PROCEDURE _pgmig.{{ plan.entity_procedure }}(entities jsonb[])
@@ -222,6 +220,9 @@ BEGIN
     COMMIT;
   END IF;
 {%- for s in steps %}{% if s.is_root %}
+  -- The loop's query reads V1 in this transaction (at the loop's first COMMIT PostgreSQL
+  -- fetches the rest of its rows): the check of code attached to the tables first.
+  PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
   FOR batch IN
 {%- if let Some(h) = s.hierarchy %}
     -- Parents first: by depth under {{ h.constraint|comment }}, a batch's entities in that order too (a failed

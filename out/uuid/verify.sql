@@ -228,9 +228,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6ff1ab7b28b92b7f0bc6e54ce6aa3d895b578343aa92ba692bcffc42cecf74dc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '415d0d76669d517920776ff5ba09f5e53b85c0774c489a75bc9324d6904dde60';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6ff1ab7b28b92b7f0bc6e54ce6aa3d895b578343aa92ba692bcffc42cecf74dc; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 415d0d76669d517920776ff5ba09f5e53b85c0774c489a75bc9324d6904dde60; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -15,6 +15,7 @@
 //! assert_eq!(rows[0].lock, pgmig::lint::LockMode::Share);
 //! ```
 
+pub mod guard_cover;
 pub mod locks;
 pub mod rules;
 pub mod script;
@@ -161,7 +162,7 @@ pub fn lint(text: &str) -> Report {
     let indexes = rules::foreign_key_without_index::Indexes::of(&statements);
     for stmt in statements {
         let Some(ast) = &stmt.ast else {
-            if !stmt.has_body && !blocks_no_one(&stmt.text) {
+            if !stmt.has_body && !stmt.control && !blocks_no_one(&stmt.text) {
                 let first = stmt.text.lines().next().unwrap_or("").trim().to_string();
                 report.skipped.push((stmt.line, first));
             }

@@ -9,8 +9,10 @@
 //! sqlparser's tokenizer, PL/pgSQL control words in front of a statement (`BEGIN`,
 //! `IF … THEN`, `ELSE`, `FOR … LOOP`) are skipped, `PERFORM` reads as `SELECT`, a
 //! `SELECT … INTO var` / `RETURNING … INTO var` target is dropped, and each part that is
-//! plain SQL is parsed with sqlparser. What does not parse (PL/pgSQL assignments, `RAISE`,
-//! `GET DIAGNOSTICS`, SQL sqlparser does not know) is skipped and listed.
+//! plain SQL is parsed with sqlparser. What does not parse (SQL sqlparser does not know) is
+//! listed. The PL/pgSQL around the SQL statements of a body (control words and their
+//! conditions, assignments, `RAISE`, `GET DIAGNOSTICS`, `EXECUTE`, `RETURN`) is kept too, in
+//! running order, as [`Stmt::control`] items: the guard check reads their loops and queries.
 
 use sqlparser::ast::Statement as Ast;
 use sqlparser::dialect::PostgreSqlDialect;
@@ -31,12 +33,22 @@ pub struct Stmt {
     pub ast: Option<Ast>,
     /// A `DO` or `CREATE FUNCTION/PROCEDURE` whose body statements follow it in the list.
     pub has_body: bool,
+    /// PL/pgSQL code of a body that is not a SQL statement (`IF … THEN`, `END LOOP`, `x := …`,
+    /// `RAISE …`, `EXECUTE …`), as written up to its `;` or to the SQL statement it leads
+    /// into; `ast` is `None`.
+    pub control: bool,
 }
 
 /// Statements in running order; a `DO` or `CREATE FUNCTION/PROCEDURE` statement is followed
 /// by the statements of its body.
 pub fn statements(script: &str) -> Vec<Stmt> {
-    let (top, _meta) = crate::psql::scanner::split_statements(script, None);
+    statements_and_meta_commands(script).0
+}
+
+/// [`statements`], and psql's meta-commands (`\\if`, `\\set`, …) with their 1-based lines: a
+/// meta-command comes before every statement whose line is greater.
+pub fn statements_and_meta_commands(script: &str) -> (Vec<Stmt>, Vec<(usize, String)>) {
+    let (top, meta) = crate::psql::scanner::split_statements(script, None);
     // Top-level statements are read independently of each other, so a long script (a
     // 1,000-step migrate.sql is ~3 MB, and compile lints it for PLAN.md's lock table) is
     // shared among the cores in contiguous runs of about equal size and put back in order.
@@ -47,7 +59,7 @@ pub fn statements(script: &str) -> Vec<Stmt> {
             .map_or(1, |n| n.get())
             .min(8)
     };
-    read_in_runs(&top, workers)
+    (read_in_runs(&top, workers), meta)
 }
 
 fn read_in_runs(top: &[crate::psql::scanner::Statement], workers: usize) -> Vec<Stmt> {
@@ -99,6 +111,7 @@ fn read_top_level(st: &crate::psql::scanner::Statement) -> Vec<Stmt> {
             block: None,
             ast: None,
             has_body: false,
+            control: false,
         }];
     };
     let ast = parse(psql_variables(tokens.clone()));
@@ -109,6 +122,7 @@ fn read_top_level(st: &crate::psql::scanner::Statement) -> Vec<Stmt> {
         block: None,
         ast,
         has_body: body.is_some(),
+        control: false,
     }];
     if let Some((block, body, body_line)) = body {
         // The body's first character is on the line of its opening tag.
@@ -116,6 +130,11 @@ fn read_top_level(st: &crate::psql::scanner::Statement) -> Vec<Stmt> {
         out.extend(body_statements(&body, first_line, &block));
     }
     out
+}
+
+/// A piece of SQL (psql variables as in [`statements`]) parsed as one statement.
+pub(crate) fn parse_sql(text: &str) -> Option<Ast> {
+    parse(psql_variables(tokenize(text)?))
 }
 
 fn tokenize(text: &str) -> Option<Vec<TokenWithSpan>> {
@@ -336,7 +355,9 @@ fn body_statements(body: &str, first_line: usize, block: &str) -> Vec<Stmt> {
     out
 }
 
-fn body_part(part: Vec<TokenWithSpan>, body: &str, first_line: usize, block: &str) -> Option<Stmt> {
+/// One `;`-terminated part of a PL/pgSQL body: the control code in front of its SQL statement
+/// (or the whole part, when it holds none), then the statement.
+fn body_part(part: Vec<TokenWithSpan>, body: &str, first_line: usize, block: &str) -> Vec<Stmt> {
     // The first SQL word at the start, or right after a control word, at depth 0.
     let mut depth = 0i32;
     let mut prev: Option<&Token> = None;
@@ -356,34 +377,54 @@ fn body_part(part: Vec<TokenWithSpan>, body: &str, first_line: usize, block: &st
         }
         prev = Some(&t.token);
     }
-    let start = start?;
+    let at = |first: &TokenWithSpan, last: &TokenWithSpan| {
+        let (from, to) = (first.span.start, last.span.end);
+        let text = slice(
+            body,
+            from.line as usize,
+            from.column as usize,
+            to.line as usize,
+            to.column as usize,
+        );
+        (first_line + from.line as usize - 1, text)
+    };
+    let significant = |t: &&TokenWithSpan| !is_space(&t.token) && t.token != Token::EOF;
+    let mut out = Vec::new();
+    let control = &part[..start.unwrap_or(part.len())];
+    if let (Some(first), Some(last)) = (
+        control.iter().find(significant),
+        control.iter().rev().find(significant),
+    ) {
+        let (line, text) = at(first, last);
+        out.push(Stmt {
+            line,
+            text,
+            block: Some(block.to_string()),
+            ast: None,
+            has_body: false,
+            control: true,
+        });
+    }
+    let Some(start) = start else {
+        return out;
+    };
     let mut tokens: Vec<TokenWithSpan> = part[start..].to_vec();
     if word_is(&tokens[0].token, "PERFORM") {
         tokens[0].token = Token::make_keyword("SELECT");
     }
     let tokens = drop_into_targets(tokens);
-    let loc = tokens[0].span.start;
-    let end = part
-        .iter()
-        .rev()
-        .find(|t| !is_space(&t.token) && t.token != Token::EOF)
-        .map(|t| t.span.end)
-        .unwrap_or(loc);
-    let text = slice(
-        body,
-        loc.line as usize,
-        loc.column as usize,
-        end.line as usize,
-        end.column as usize,
-    );
+    let last = part.iter().rev().find(significant).unwrap_or(&tokens[0]);
+    let (line, text) = at(&tokens[0], last);
     let ast = parse(tokens);
-    Some(Stmt {
-        line: first_line + loc.line as usize - 1,
+    out.push(Stmt {
+        line,
         text,
         block: Some(block.to_string()),
         ast,
         has_body: false,
-    })
+        control: false,
+    });
+    out
 }
 
 /// PL/pgSQL `INTO [STRICT] var, …` of a `SELECT` or `RETURNING`, which is not SQL: dropped.
@@ -506,7 +547,7 @@ mod tests {
         let s = statements(sql);
         let inner: Vec<(usize, bool, &str)> = s
             .iter()
-            .filter(|s| s.block.is_some())
+            .filter(|s| s.block.is_some() && !s.control)
             .map(|s| (s.line, s.ast.is_some(), s.text.as_str()))
             .collect();
         assert_eq!(
@@ -525,7 +566,7 @@ mod tests {
         let s = statements(sql);
         let inner: Vec<(usize, bool)> = s
             .iter()
-            .filter(|s| s.block.is_some())
+            .filter(|s| s.block.is_some() && !s.control)
             .map(|s| (s.line, s.ast.is_some()))
             .collect();
         assert_eq!(inner, vec![(6, true), (7, true), (9, true)]);
@@ -553,7 +594,8 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         let one = shape(&read_in_runs(&top, 1));
-        assert_eq!(one.len(), 200 * 4);
+        // Per block: the DO, its BEGIN and END (control items), INSERT, PERFORM, ANALYZE.
+        assert_eq!(one.len(), 200 * 6);
         for workers in [2, 3, 8] {
             assert_eq!(runs_of_equal_size(&top, workers).len(), workers);
             assert_eq!(

@@ -210,6 +210,8 @@ BEGIN
           FOR EACH ROW WHEN ({% call sync::changed(t.backup_columns) %}{% endcall %}) EXECUTE FUNCTION {{ t.sync.backup_function }}();
 {%- endcall %}
     COMMIT;
+    -- The count reads the table in a transaction of its own: the check runs again first.
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
     SELECT count(*) INTO pgmig_rows FROM {{ t.name }};
     UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
     COMMIT;

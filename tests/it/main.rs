@@ -12,6 +12,7 @@ mod errors;
 mod estimates;
 mod fingerprint;
 mod golden;
+mod guard_cover;
 mod hostile;
 mod inherit;
 mod init;
