@@ -180,6 +180,22 @@ fn assert_not_run(db: &TestDb, role: &str, evidence: &Path, what: &str) {
     );
 }
 
+/// precheck and migrate each stop at the guard with `finding`: the planted code did not run
+/// and V1 and V2 are as they were.
+fn precheck_and_migrate_refuse(db: &TestDb, dir: &Path, finding: &str, role: &str, trace: &Path) {
+    let before = db.table_md5s(USER_SCHEMAS);
+    for script in ["precheck.sql", "migrate.sql"] {
+        let out = run(db, dir, script, &[]);
+        assert_refused(&out, script, finding);
+        assert_not_run(db, role, trace, script);
+        assert_eq!(
+            db.table_md5s(USER_SCHEMAS),
+            before,
+            "{script} changed V1 or V2"
+        );
+    }
+}
+
 fn assert_refused(out: &Output, what: &str, finding: &str) {
     assert_eq!(
         out.status.code(),
@@ -346,21 +362,13 @@ fn a_v1_view_calling_its_owners_function_is_not_read_by_a_superuser() {
          RESET ROLE;",
         escalate(&role, &evidence)
     ));
-    let before = db.table_md5s(USER_SCHEMAS);
-    for script in ["precheck.sql", "migrate.sql"] {
-        let out = run(&db, dir.path(), script, &[]);
-        assert_refused(
-            &out,
-            script,
-            &format!("v1.workout_plans_filtered: view runs v1.pwn(), owned by {role}"),
-        );
-        assert_not_run(&db, &role, &evidence, script);
-        assert_eq!(
-            db.table_md5s(USER_SCHEMAS),
-            before,
-            "{script} changed V1 or V2"
-        );
-    }
+    precheck_and_migrate_refuse(
+        &db,
+        dir.path(),
+        &format!("v1.workout_plans_filtered: view runs v1.pwn(), owned by {role}"),
+        &role,
+        &evidence,
+    );
 }
 
 #[test]
@@ -1696,21 +1704,7 @@ fn a_type_another_role_owns_that_the_model_casts_to_is_refused() {
          CREATE TYPE public.mood AS ENUM (' Ana@Example.org ');
          ALTER TYPE public.mood OWNER TO {role};"
     ));
-    let before = db.table_md5s(USER_SCHEMAS);
-    for script in ["precheck.sql", "migrate.sql"] {
-        let out = run(&db, dir.path(), script, &[]);
-        assert_refused(
-            &out,
-            script,
-            &format!("the model's casts: type public.mood (the model casts to it) belongs to {role}, who may make a cast from or to it"),
-        );
-        assert_not_run(&db, &role, &trace, script);
-        assert_eq!(
-            db.table_md5s(USER_SCHEMAS),
-            before,
-            "{script} changed V1 or V2"
-        );
-    }
+    precheck_and_migrate_refuse(&db, dir.path(), &format!("the model's casts: type public.mood (the model casts to it) belongs to {role}, who may make a cast from or to it"), &role, &trace);
     db.execute("ALTER TYPE public.mood OWNER TO postgres");
     for script in ["precheck.sql", "migrate.sql", "verify.sql"] {
         must_pass(run(&db, dir.path(), script, &[]), script);
@@ -1763,21 +1757,7 @@ fn a_function_style_cast_to_another_roles_domain_is_refused() {
          RESET ROLE;",
         escalate(&role, &trace)
     ));
-    let before = db.table_md5s(USER_SCHEMAS);
-    for script in ["precheck.sql", "migrate.sql"] {
-        let out = run(&db, dir.path(), script, &[]);
-        assert_refused(
-            &out,
-            script,
-            &format!("the model's casts: constraint ok of domain public.email_t (the model casts to it) runs app.ok(text), owned by {role}"),
-        );
-        assert_not_run(&db, &role, &trace, script);
-        assert_eq!(
-            db.table_md5s(USER_SCHEMAS),
-            before,
-            "{script} changed V1 or V2"
-        );
-    }
+    precheck_and_migrate_refuse(&db, dir.path(), &format!("the model's casts: constraint ok of domain public.email_t (the model casts to it) runs app.ok(text), owned by {role}"), &role, &trace);
 
     let db = calling_db("si_fn_cast_domain_trusted");
     db.execute("CREATE DOMAIN public.email_t AS text CHECK (VALUE LIKE '%@%');");
