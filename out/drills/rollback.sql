@@ -125,9 +125,10 @@ BEGIN
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
     -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
-    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
-                             l.pid, a.usename,
-                             CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
+    -- Not with %I: a holder whose session is gone has no name, and %I refuses a NULL.
+    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+                             l.pid, pg_catalog.quote_ident(a.usename),
+                             CASE WHEN r.rolsuper THEN 'a superuser' WHEN NOT r.rolsuper THEN 'not a superuser' ELSE 'no session' END,
                              pg_catalog.quote_literal(a.application_name),
                              coalesce(a.client_addr::text, 'the local socket'),
                              pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')),
@@ -220,7 +221,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '6f77c26d3b9da5a1c4a3301285c1ee98cc14ddb503ee875109651e0023dd4099';
+SET pgmig.fingerprint = 'a6025de7347ace0d6f30da17d3795a10ffe4c24d6ae01aa684181bd0d8fc7aa6';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -886,9 +887,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'drills' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '6f77c26d3b9da5a1c4a3301285c1ee98cc14ddb503ee875109651e0023dd4099';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'a6025de7347ace0d6f30da17d3795a10ffe4c24d6ae01aa684181bd0d8fc7aa6';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 6f77c26d3b9da5a1c4a3301285c1ee98cc14ddb503ee875109651e0023dd4099; nothing was changed', 'drills', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile a6025de7347ace0d6f30da17d3795a10ffe4c24d6ae01aa684181bd0d8fc7aa6; nothing was changed', 'drills', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -125,9 +125,10 @@ BEGIN
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
     -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
-    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
-                             l.pid, a.usename,
-                             CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
+    -- Not with %I: a holder whose session is gone has no name, and %I refuses a NULL.
+    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+                             l.pid, pg_catalog.quote_ident(a.usename),
+                             CASE WHEN r.rolsuper THEN 'a superuser' WHEN NOT r.rolsuper THEN 'not a superuser' ELSE 'no session' END,
                              pg_catalog.quote_literal(a.application_name),
                              coalesce(a.client_addr::text, 'the local socket'),
                              pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')),
@@ -234,7 +235,7 @@ $privileges$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'd3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e';
+SET pgmig.fingerprint = 'ed002ee29b0d2539c3ca90905c50ea37cfc150a6a8249f026563e2820bfb27d8';
 
 -- Enabled event triggers run on every DDL command of this script, as the role running it:
 -- one whose function another role owns (and so can replace) would run that role's code with
@@ -937,9 +938,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ed002ee29b0d2539c3ca90905c50ea37cfc150a6a8249f026563e2820bfb27d8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile d3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ed002ee29b0d2539c3ca90905c50ea37cfc150a6a8249f026563e2820bfb27d8; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -58,9 +58,10 @@ BEGIN
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
     -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
-    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
-                             l.pid, a.usename,
-                             CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
+    -- Not with %I: a holder whose session is gone has no name, and %I refuses a NULL.
+    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+                             l.pid, pg_catalog.quote_ident(a.usename),
+                             CASE WHEN r.rolsuper THEN 'a superuser' WHEN NOT r.rolsuper THEN 'not a superuser' ELSE 'no session' END,
                              pg_catalog.quote_literal(a.application_name),
                              coalesce(a.client_addr::text, 'the local socket'),
                              pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')),
@@ -807,9 +808,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'school' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'd3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ed002ee29b0d2539c3ca90905c50ea37cfc150a6a8249f026563e2820bfb27d8';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile d3d576d64a2ce10b1bac8ad3d481b2cb70b30323a3c7e208a8fad25c99d46d9e; nothing was changed', 'school', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile ed002ee29b0d2539c3ca90905c50ea37cfc150a6a8249f026563e2820bfb27d8; nothing was changed', 'school', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -92,9 +92,10 @@ BEGIN
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
     -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
-    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
-                             l.pid, a.usename,
-                             CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
+    -- Not with %I: a holder whose session is gone has no name, and %I refuses a NULL.
+    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+                             l.pid, pg_catalog.quote_ident(a.usename),
+                             CASE WHEN r.rolsuper THEN 'a superuser' WHEN NOT r.rolsuper THEN 'not a superuser' ELSE 'no session' END,
                              pg_catalog.quote_literal(a.application_name),
                              coalesce(a.client_addr::text, 'the local socket'),
                              pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')),
@@ -215,7 +216,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '4062060336f1232fd276376396d07671facc78750fe9ac450e69e78c79c3f926';
+SET pgmig.fingerprint = '2dae2435bf329cb923aa4cc720d000cafd090f1b8489ac943e83c664b6885457';
 
 -- -v defer_constraints=on (transaction mode): a step whose target is empty drops its foreign
 -- keys and secondary indexes and re-creates them, validated, after its insert: one check and
@@ -1166,9 +1167,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'thywill' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '4062060336f1232fd276376396d07671facc78750fe9ac450e69e78c79c3f926';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '2dae2435bf329cb923aa4cc720d000cafd090f1b8489ac943e83c664b6885457';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 4062060336f1232fd276376396d07671facc78750fe9ac450e69e78c79c3f926; nothing was changed', 'thywill', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 2dae2435bf329cb923aa4cc720d000cafd090f1b8489ac943e83c664b6885457; nothing was changed', 'thywill', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END

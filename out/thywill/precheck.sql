@@ -61,9 +61,10 @@ BEGIN
   FOR attempt IN 1..20 LOOP
     EXIT WHEN pg_catalog.pg_try_advisory_xact_lock(914912935825033295);
     -- The role's name quoted: one may be named to read like these words ("postgres, a superuser").
-    SELECT pg_catalog.format('pid %s (user %I, %s, application %s, from %s, connected since %s)',
-                             l.pid, a.usename,
-                             CASE WHEN r.rolsuper THEN 'a superuser' ELSE 'not a superuser' END,
+    -- Not with %I: a holder whose session is gone has no name, and %I refuses a NULL.
+    SELECT pg_catalog.format('pid %s (user %s, %s, application %s, from %s, connected since %s)',
+                             l.pid, pg_catalog.quote_ident(a.usename),
+                             CASE WHEN r.rolsuper THEN 'a superuser' WHEN NOT r.rolsuper THEN 'not a superuser' ELSE 'no session' END,
                              pg_catalog.quote_literal(a.application_name),
                              coalesce(a.client_addr::text, 'the local socket'),
                              pg_catalog.to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS TZ')),
