@@ -440,7 +440,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '55cbe76db307e3d522cb99590cc31ad1f1a79c163e9699c473f0ee0073c19b0d';
+SET pgmig.fingerprint = 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -490,14 +490,17 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '55cbe76db307e3d522cb99590cc31ad1f1a79c163e9699c473f0ee0073c19b0d';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 55cbe76db307e3d522cb99590cc31ad1f1a79c163e9699c473f0ee0073c19b0d; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
 $fingerprint$;
 
+-- The guard's locks hold until this transaction's COMMIT: the checks below read the tables
+-- (converting their values, calling the model's functions) after it, in the same transaction.
+BEGIN;
 -- Writing a table runs code attached to it with this role's rights: its triggers (ENABLE
 -- ALWAYS and REPLICA ones too), column DEFAULTs and generated columns, CHECK constraints and
 -- the CHECKs and DEFAULTs of its columns' domains, index expressions and predicates, rules,
@@ -1853,6 +1856,7 @@ BEGIN
   END IF;
 END
 $refuse$;
+COMMIT;
 
 -- ----------------------------------------------------------------------------
 -- Phase 1, public.reminders: new columns kept in step with the application's writes,
@@ -2655,6 +2659,7 @@ BEGIN
   END IF;
   LOOP
     BEGIN
+      PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
       IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
                      WHERE conrelid = 'public.reminders'::pg_catalog.regclass AND conname = 'pgmig_not_null_user_id') THEN
         ALTER TABLE public.reminders ADD CONSTRAINT pgmig_not_null_user_id CHECK (pgmig_new_user_id IS NOT NULL) NOT VALID;
@@ -2685,6 +2690,7 @@ BEGIN
              WHERE model = 'uuid' AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
     RETURN;
   END IF;
+  PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
   ALTER TABLE public.reminders VALIDATE CONSTRAINT pgmig_not_null_user_id;
   ALTER TABLE public.users VALIDATE CONSTRAINT pgmig_not_null_id;
   ALTER TABLE public.journal_entries VALIDATE CONSTRAINT pgmig_not_null_user_id;
@@ -3150,12 +3156,20 @@ DROP FUNCTION IF EXISTS _pgmig.convert_uuid_tags();
 DROP FUNCTION IF EXISTS _pgmig.keep_uuid_tags();
 
 -- ----------------------------------------------------------------------------
--- Phase 3: the CHECKs and foreign keys are checked, each in its own transaction (SHARE
--- UPDATE EXCLUSIVE on the table, ROW SHARE on a referenced one). Idempotent.
+-- Phase 3: the CHECKs and foreign keys are checked (SHARE UPDATE EXCLUSIVE on the table,
+-- ROW SHARE on a referenced one: the application reads and writes on), in one transaction
+-- behind the guard: a validation evaluates each row with this role's rights. Idempotent.
 -- ----------------------------------------------------------------------------
+BEGIN;
+DO $guard$
+BEGIN
+  PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+END
+$guard$;
 ALTER TABLE public.journal_entries VALIDATE CONSTRAINT journal_entries_user_id_fkey;
 ALTER TABLE public.reminders VALIDATE CONSTRAINT reminders_user_id_fkey;
 ALTER TABLE public.tags VALIDATE CONSTRAINT tags_user_id_fkey;
+COMMIT;
 ANALYZE public.journal_entries;
 ANALYZE public.reminders;
 ANALYZE public.tags;

@@ -423,7 +423,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '55cbe76db307e3d522cb99590cc31ad1f1a79c163e9699c473f0ee0073c19b0d';
+SET pgmig.fingerprint = 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -473,9 +473,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '55cbe76db307e3d522cb99590cc31ad1f1a79c163e9699c473f0ee0073c19b0d';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 55cbe76db307e3d522cb99590cc31ad1f1a79c163e9699c473f0ee0073c19b0d; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

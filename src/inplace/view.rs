@@ -190,9 +190,10 @@ pub struct View {
     pub checks: Vec<Check>,
     /// PLAN.md: one line per column change.
     pub plan_changes: Vec<String>,
-    /// The implicit-code guard's `text[]` of the tables this migration writes or alters, and
-    /// of the types its conversions cast to.
-    pub implicit_written: String,
+    /// The implicit-code guard's `text[]` of the tables this migration alters (written by
+    /// migrate and rollback, read by verify and cleanup), and of the types its conversions
+    /// cast to.
+    pub implicit_tables: String,
     pub implicit_cast_types: String,
     /// The guard's `text[]` of the functions the `using` expressions call.
     pub implicit_called_functions: String,
@@ -697,7 +698,7 @@ impl View {
         let plan_sizes = m.sizes.as_ref().map(|sizes| PlanSizes::new(m, sizes));
         let locked_list: Vec<String> = m.locked.iter().map(|n| n.to_string()).collect();
         let has_not_null_checks = tables.iter().any(|t| !t.not_null_checks.is_empty());
-        let implicit_written =
+        let implicit_tables =
             crate::sql_text::text_array(tables.iter().map(|t| &t.name).chain(locked_list.iter()));
         let cast_types: BTreeSet<String> = m
             .tables
@@ -739,7 +740,7 @@ impl View {
             findings,
             checks,
             plan_changes,
-            implicit_written,
+            implicit_tables,
             implicit_cast_types,
             implicit_called_functions,
             plan_sizes,

@@ -65,11 +65,14 @@ END
 {%- let checking = "migrate.sql" %}
 
 {% include "fingerprint_check.sql" %}
-{%- let implicit_written = v.implicit_written.as_str() %}
+{%- let implicit_written = v.implicit_tables.as_str() %}
 {%- let implicit_read = "'{}'::text[]" %}
 {%- let implicit_cast_types = v.implicit_cast_types.as_str() %}
 {%- let implicit_called_functions = v.implicit_called_functions.as_str() %}
 
+-- The guard's locks hold until this transaction's COMMIT: the checks below read the tables
+-- (converting their values, calling the model's functions) after it, in the same transaction.
+BEGIN;
 {% include "implicit_code_guard.sql" %}
 
 {% include "implicit_code_guard_function.sql" %}
@@ -102,6 +105,7 @@ BEGIN
   END IF;
 END
 {% endfilter %};
+COMMIT;
 {%- for t in v.tables %}
 {%- if !t.changes.is_empty() %}
 
@@ -187,7 +191,7 @@ BEGIN
     -- the empty backup, the new columns (nullable, no default: nothing is rewritten) and the
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
 {% call retry::retried("    ", "fill " ~ t.step ~ ": the new columns", false, "") %}
-        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
+        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ({{ v.model|lit }}, 'migrate', {{ t.step|lit }}, 'running')
         RETURNING id INTO pgmig_log_id;
@@ -211,7 +215,7 @@ BEGIN
 {%- endcall %}
     COMMIT;
     -- The count reads the table in a transaction of its own: the check runs again first.
-    PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
     SELECT count(*) INTO pgmig_rows FROM {{ t.name }};
     UPDATE _pgmig.log SET rows_in = pgmig_rows WHERE id = pgmig_log_id;
     COMMIT;
@@ -237,7 +241,7 @@ BEGIN
         -- reaches inheritance children too, and ALTER TABLE … INHERIT takes only SHARE UPDATE
         -- EXCLUSIVE on the parent: that lock is taken first, so no child joins after the check.
         LOCK TABLE {{ t.name }} IN SHARE UPDATE EXCLUSIVE MODE;
-        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
+        PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
         IF pgmig_started THEN
           SELECT k.* INTO pgmig_to FROM (
             SELECT {% call sync::of("s", t.key) %}{% endcall %} FROM {{ t.name }} AS s
@@ -314,6 +318,7 @@ BEGIN
     RETURN;
   END IF;
 {% call retry::retried("  ", "NOT NULL checks", false, "") %}
+      PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
 {%- for t in v.tables %}
 {%- for c in t.not_null_checks %}
       IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
@@ -331,6 +336,7 @@ BEGIN
              WHERE model = {{ v.model|lit }} AND script = 'migrate' AND step = '(swap)' AND status = 'done') THEN
     RETURN;
   END IF;
+  PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
 {%- for t in v.tables %}
 {%- for c in t.not_null_checks %}
   ALTER TABLE {{ t.name }} VALIDATE CONSTRAINT {{ c.name|ident }};
@@ -401,7 +407,7 @@ BEGIN;
 -- EXCLUSIVE window, where it was most of it (bench/results).
 DO {% filter dollar("guard") %}
 BEGIN
-  PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_written }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
+  PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
 END
 {% endfilter %};
 DO {% filter dollar("swap") %}
@@ -496,12 +502,22 @@ DROP FUNCTION IF EXISTS {{ t.sync.backup_function }}();
 {%- endfor %}
 
 -- ----------------------------------------------------------------------------
--- Phase 3: the CHECKs and foreign keys are checked, each in its own transaction (SHARE
--- UPDATE EXCLUSIVE on the table, ROW SHARE on a referenced one). Idempotent.
+-- Phase 3: the CHECKs and foreign keys are checked (SHARE UPDATE EXCLUSIVE on the table,
+-- ROW SHARE on a referenced one: the application reads and writes on), in one transaction
+-- behind the guard: a validation evaluates each row with this role's rights. Idempotent.
 -- ----------------------------------------------------------------------------
+{%- if !v.validates.is_empty() %}
+BEGIN;
+DO {% filter dollar("guard") %}
+BEGIN
+  PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
+END
+{% endfilter %};
 {%- for c in v.validates %}
 ALTER TABLE {{ c.table }} VALIDATE CONSTRAINT {{ c.name|ident }};
 {%- endfor %}
+COMMIT;
+{%- endif %}
 {%- for t in v.locked_list %}
 ANALYZE {{ t }};
 {%- endfor %}

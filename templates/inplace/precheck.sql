@@ -23,7 +23,7 @@ BEGIN;
 -- Created if missing only to be checked (rolled back with precheck).
 CREATE SCHEMA IF NOT EXISTS _pgmig;
 {% include "bookkeeping_guard.sql" %}
-{%- let implicit_written = v.implicit_written.as_str() %}
+{%- let implicit_written = v.implicit_tables.as_str() %}
 {%- let implicit_read = "'{}'::text[]" %}
 {%- let implicit_cast_types = v.implicit_cast_types.as_str() %}
 {%- let implicit_called_functions = v.implicit_called_functions.as_str() %}

@@ -43,7 +43,7 @@ BEGIN;
 {%- let checking = "rollback.sql" %}
 
 {% include "fingerprint_check.sql" %}
-{%- let implicit_written = v.implicit_written.as_str() %}
+{%- let implicit_written = v.implicit_tables.as_str() %}
 {%- let implicit_read = "'{}'::text[]" %}
 {%- let implicit_cast_types = v.implicit_cast_types.as_str() %}
 {%- let implicit_called_functions = v.implicit_called_functions.as_str() %}

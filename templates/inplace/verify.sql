@@ -15,6 +15,12 @@ BEGIN READ ONLY;
 {% include "advisory_lock.sql" %}
 
 {% include "bookkeeping_guard.sql" %}
+{%- let implicit_written = "'{}'::text[]" %}
+{%- let implicit_read = v.implicit_tables.as_str() %}
+{%- let implicit_cast_types = v.implicit_cast_types.as_str() %}
+{%- let implicit_called_functions = v.implicit_called_functions.as_str() %}
+
+{% include "implicit_code_guard.sql" %}
 SET pgmig.failures = 0;
 
 DO {% filter dollar("check") %}
