@@ -9,7 +9,7 @@
 
 {% include "bookkeeping_guard.sql" %}
 {%- let implicit_written = "'{}'::text[]" %}
-{%- let implicit_read = plan.implicit_read.as_str() %}
+{%- let implicit_read = plan.implicit_read_by_readers.as_str() %}
 {%- let implicit_cast_types = plan.implicit_cast_types.as_str() %}
 {%- let implicit_called_functions = plan.implicit_called_functions.as_str() %}
 

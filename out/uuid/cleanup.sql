@@ -445,58 +445,10 @@ BEGIN
   read (rel) AS (
     SELECT v.rel FROM pg_catalog.unnest(read_rels) AS v (rel)
   ),
-  -- The types the script's values take: the columns' of the written and read relations, and
-  -- those the model's expressions cast to; through domains to their base types, arrays to
-  -- their elements, composite types to their attributes' and ranges to their subtypes.
-  -- (`use` says how: a written column's domain runs its DEFAULT. A domain's CHECKs run
-  -- wherever a value becomes the domain: a written column, the model's cast, a value a foreign
-  -- table fetches (postgres_fdw converts it with the local type of the column's name), a view's
-  -- cast; so they are checked for every use.)
-  column_type (rel, col, typ, use) AS (
-    SELECT a.attrelid, a.attname, a.atttypid, s.use
-    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
-    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
-    UNION ALL
-    SELECT NULL::oid, NULL::name, pg_catalog.to_regtype(n.name)::oid, 'cast'
-    FROM pg_catalog.unnest(cast_type_names) AS n (name)
-    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
-    UNION ALL
-    -- A name the model calls may be a type's: PostgreSQL reads `public.email_t(x)`, when no
-    -- function of that name takes x, as a cast to the type public.email_t (a function-style
-    -- cast, which compile cannot tell from a call). So every type of a called name, in the
-    -- schema the call names (pg_catalog when unqualified: search_path, and such a cast never
-    -- looks in pg_temp), is one the model casts to.
-    SELECT NULL::oid, NULL::name, y.oid, 'cast'
-    FROM pg_catalog.unnest(called_function_names) AS n (name)
-    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
-    JOIN pg_catalog.pg_namespace AS s
-      ON s.nspname = CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END
-    JOIN pg_catalog.pg_type AS y ON y.typnamespace = s.oid AND y.typname = i.parts[pg_catalog.cardinality(i.parts)]
-    UNION
-    SELECT ct.rel, ct.col, part.typ, ct.use
-    FROM column_type AS ct
-    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
-    CROSS JOIN LATERAL (
-      SELECT y.typbasetype WHERE y.typtype = 'd'
-      UNION ALL
-      SELECT y.typelem WHERE y.typelem <> 0
-      UNION ALL
-      SELECT a.atttypid
-      FROM pg_catalog.pg_attribute AS a
-      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
-      UNION ALL
-      SELECT r.rngsubtype FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
-      UNION ALL
-      SELECT r.rngtypid FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
-    ) AS part (typ)
-  ),
-  -- Each type once, with where it was met (a relation; none for the model's casts).
-  used_type (rel, typ) AS (
-    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
-  ),
-  -- What runs: (relation, what it is, catalog and oid of the object whose dependencies name
-  -- the functions, and the function itself when the catalog names it directly).
-  attached (rel, kind, classid, objid, fn) AS (
+  -- What runs on its own when the relations are written or read: (relation, what it is,
+  -- catalog and oid of the object whose dependencies name the functions, operators and types
+  -- it uses, and the function itself when the catalog names it directly).
+  object (rel, kind, classid, objid, fn) AS (
     SELECT t.tgrelid, pg_catalog.format('trigger %I', t.tgname), 'pg_catalog.pg_trigger'::regclass, t.oid, t.tgfoid
     FROM written AS w
     JOIN pg_catalog.pg_trigger AS t ON t.tgrelid = w.rel AND t.tgenabled <> 'D'
@@ -528,13 +480,89 @@ BEGIN
     JOIN pg_catalog.pg_policy AS p ON p.polrelid = c.oid
     WHERE NOT runner_bypasses_rls
     UNION ALL
-    SELECT ct.rel, pg_catalog.format('DEFAULT of domain %s (column %I)', y.oid::regtype, ct.col),
+    -- A partition key's expressions are dependencies of the table itself.
+    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
+    FROM written AS w
+    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
+  ),
+  -- The types the script's values take: the columns' of the written and read relations, those
+  -- the model's expressions cast to, and those the objects above cast to (a CHECK, a DEFAULT,
+  -- a view turning a value into a domain runs the domain's CHECKs: fifth review); through
+  -- domains to their base types and the types their CHECKs and DEFAULTs cast to, arrays to
+  -- their elements, composite types to their attributes' and ranges to their subtypes.
+  -- (`use` says how: a written column's domain runs its DEFAULT. A domain's CHECKs run
+  -- wherever a value becomes the domain: a written column, a cast, a value a foreign table
+  -- fetches (postgres_fdw converts it with the local type of the column's name); so they are
+  -- checked for every use. `via` says where the type was met, for the messages.)
+  column_type (rel, via, typ, use) AS (
+    SELECT a.attrelid, pg_catalog.format('column %I', a.attname), a.atttypid, s.use
+    FROM (SELECT w.rel, 'written' FROM written AS w UNION ALL SELECT v.rel, 'read' FROM read AS v) AS s (rel, use)
+    JOIN pg_catalog.pg_attribute AS a ON a.attrelid = s.rel AND a.attnum > 0 AND NOT a.attisdropped
+    UNION ALL
+    SELECT NULL::oid, 'the model casts to it', pg_catalog.to_regtype(n.name)::oid, 'cast'
+    FROM pg_catalog.unnest(cast_type_names) AS n (name)
+    WHERE pg_catalog.to_regtype(n.name) IS NOT NULL
+    UNION ALL
+    -- A name the model calls may be a type's: PostgreSQL reads `public.email_t(x)`, when no
+    -- function of that name takes x, as a cast to the type public.email_t (a function-style
+    -- cast, which compile cannot tell from a call). So every type of a called name, in the
+    -- schema the call names (pg_catalog when unqualified: search_path, and such a cast never
+    -- looks in pg_temp), is one the model casts to.
+    SELECT NULL::oid, 'the model casts to it', y.oid, 'cast'
+    FROM pg_catalog.unnest(called_function_names) AS n (name)
+    CROSS JOIN LATERAL pg_catalog.parse_ident(n.name) AS i (parts)
+    JOIN pg_catalog.pg_namespace AS s
+      ON s.nspname = CASE WHEN pg_catalog.cardinality(i.parts) = 1 THEN 'pg_catalog' ELSE i.parts[pg_catalog.cardinality(i.parts) - 1] END
+    JOIN pg_catalog.pg_type AS y ON y.typnamespace = s.oid AND y.typname = i.parts[pg_catalog.cardinality(i.parts)]
+    UNION ALL
+    SELECT o.rel, pg_catalog.format('%s uses it', o.kind), d.refobjid, 'cast'
+    FROM object AS o
+    JOIN pg_catalog.pg_depend AS d
+      ON d.classid = o.classid AND d.objid = o.objid AND d.refclassid = 'pg_catalog.pg_type'::regclass
+    UNION
+    SELECT ct.rel, part.via, part.typ, part.use
+    FROM column_type AS ct
+    JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
+    CROSS JOIN LATERAL (
+      SELECT y.typbasetype, ct.via, ct.use WHERE y.typtype = 'd'
+      UNION ALL
+      SELECT y.typelem, ct.via, ct.use WHERE y.typelem <> 0
+      UNION ALL
+      SELECT a.atttypid, ct.via, ct.use
+      FROM pg_catalog.pg_attribute AS a
+      WHERE y.typtype = 'c' AND a.attrelid = y.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+      UNION ALL
+      SELECT r.rngsubtype, ct.via, ct.use FROM pg_catalog.pg_range AS r WHERE r.rngtypid = y.oid
+      UNION ALL
+      SELECT r.rngtypid, ct.via, ct.use FROM pg_catalog.pg_range AS r WHERE r.rngmultitypid = y.oid
+      UNION ALL
+      SELECT d.refobjid, pg_catalog.format('constraint %I of domain %s uses it', k.conname, y.oid::regtype), 'cast'
+      FROM pg_catalog.pg_constraint AS k
+      JOIN pg_catalog.pg_depend AS d
+        ON d.classid = 'pg_catalog.pg_constraint'::regclass AND d.objid = k.oid AND d.refclassid = 'pg_catalog.pg_type'::regclass
+      WHERE k.contypid = y.oid
+      UNION ALL
+      SELECT d.refobjid, pg_catalog.format('DEFAULT of domain %s uses it', y.oid::regtype), 'cast'
+      FROM pg_catalog.pg_depend AS d
+      WHERE y.typtype = 'd' AND d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = y.oid
+        AND d.refclassid = 'pg_catalog.pg_type'::regclass AND d.refobjid <> y.typbasetype
+    ) AS part (typ, via, use)
+  ),
+  -- Each type once, with where it was met (a relation; none for the model's casts).
+  used_type (rel, typ) AS (
+    SELECT DISTINCT ct.rel, ct.typ FROM column_type AS ct
+  ),
+  -- What runs: the objects above, and what the types bring.
+  attached (rel, kind, classid, objid, fn) AS (
+    SELECT o.rel, o.kind, o.classid, o.objid, o.fn FROM object AS o
+    UNION ALL
+    SELECT ct.rel, pg_catalog.format('DEFAULT of domain %s (%s)', y.oid::regtype, ct.via),
            'pg_catalog.pg_type'::regclass, y.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ AND y.typtype = 'd'
     WHERE ct.use = 'written'
     UNION ALL
-    SELECT ct.rel, pg_catalog.format(CASE WHEN ct.col IS NULL THEN 'constraint %I of domain %s (the model casts to it)' ELSE 'constraint %I of domain %s (column %I)' END, k.conname, k.contypid::regtype, ct.col),
+    SELECT ct.rel, pg_catalog.format('constraint %I of domain %s (%s)', k.conname, k.contypid::regtype, ct.via),
            'pg_catalog.pg_constraint'::regclass, k.oid, 0::oid
     FROM column_type AS ct
     JOIN pg_catalog.pg_constraint AS k ON k.contypid = ct.typ
@@ -580,11 +608,6 @@ BEGIN
     CROSS JOIN LATERAL pg_catalog.unnest(p.partclass::oid[]) AS pc (opclass)
     JOIN pg_catalog.pg_opclass AS oc ON oc.oid = pc.opclass
     JOIN pg_catalog.pg_amproc AS ap ON ap.amprocfamily = oc.opcfamily
-    UNION ALL
-    -- A partition key's expressions are dependencies of the table itself.
-    SELECT p.partrelid, 'partition key', 'pg_catalog.pg_class'::regclass, p.partrelid, 0::oid
-    FROM written AS w
-    JOIN pg_catalog.pg_partitioned_table AS p ON p.partrelid = w.rel
   ),
   -- The functions they call, and those behind the operators they use.
   called (rel, kind, fn) AS (
@@ -621,7 +644,7 @@ BEGIN
                                   THEN '%s: domain %s (%s) belongs to %s, who may give it a CHECK that calls its own code while this script runs (ALTER DOMAIN ... ADD CONSTRAINT ... NOT VALID waits for no lock)'
                                   ELSE '%s: type %s (%s) belongs to %s, who may make a cast from or to it that calls its own code while this script runs (CREATE CAST waits for no lock)' END,
                              coalesce(ct.rel::regclass::text, 'the model''s casts'), y.oid::regtype,
-                             CASE WHEN ct.col IS NULL THEN 'the model casts to it' ELSE pg_catalog.format('column %I', ct.col) END,
+                             ct.via,
                              y.typowner::regrole)
     FROM column_type AS ct
     JOIN pg_catalog.pg_type AS y ON y.oid = ct.typ
@@ -731,9 +754,15 @@ BEGIN
     UNION
     SELECT pg_catalog.format('the model calls %s: %s', a.called, a.why)
     FROM absent AS a
+    UNION
+    -- A type the model casts to must exist now, as a called name must: one made after this
+    -- check (with a cast from text that calls its owner's code) was not checked.
+    SELECT pg_catalog.format('the model casts to %s: there is no such type', n.name)
+    FROM pg_catalog.unnest(cast_type_names) AS n (name)
+    WHERE pg_catalog.to_regtype(n.name) IS NULL
   ) AS f (what);
   IF call_findings IS NOT NULL THEN
-    RAISE EXCEPTION 'pgmig will not run: the model calls functions that are not safe to run with the rights of %', runner
+    RAISE EXCEPTION 'pgmig will not run: the model calls functions or casts to types that are not safe to run with the rights of %', runner
       USING DETAIL = pg_catalog.array_to_string(call_findings, E'\n'),
             HINT = 'a function another role owns, or can replace by a better-matching overload, is that role''s code: have a superuser '
                    'review it and take it (ALTER FUNCTION ... OWNER TO a superuser; REVOKE CREATE ON SCHEMA from other roles), or name the '
@@ -746,7 +775,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
+SET pgmig.fingerprint = '21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -780,9 +809,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

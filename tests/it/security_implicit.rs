@@ -153,6 +153,24 @@ const INSERT_TRAPS: &[Trap] = &[
                 CREATE INDEX pwn ON public.exercises (name public.pwn_ops);",
         finding: "public.exercises: index pwn (operator class pwn_ops) runs public.pwn(text,text), owned by {role}",
     },
+    // A CHECK that casts to a domain runs the domain's CHECKs; no column has the domain's
+    // type and the model does not cast to it (fifth review, f1: migrate made the owner
+    // superuser).
+    Trap {
+        name: "domain a CHECK casts to",
+        plant: "CREATE FUNCTION public.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
+                CREATE DOMAIN public.checked AS text CHECK (public.pwn(VALUE));
+                ALTER TABLE public.workout_weeks ADD CONSTRAINT pwn CHECK ((notes::public.checked)::text IS NOT DISTINCT FROM notes);",
+        finding: "public.workout_weeks: constraint checked_check of domain public.checked (constraint pwn uses it) runs public.pwn(text), owned by {role}",
+    },
+    // The same through a DEFAULT the model does not fill (fifth review, f1d).
+    Trap {
+        name: "domain a DEFAULT casts to",
+        plant: "CREATE FUNCTION public.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
+                CREATE DOMAIN public.checked AS text CHECK (public.pwn(VALUE));
+                ALTER TABLE public.workout_plans ADD COLUMN pwned text DEFAULT (('x'::text)::public.checked)::text;",
+        finding: "public.workout_plans: constraint checked_check of domain public.checked (DEFAULT of column pwned uses it) runs public.pwn(text), owned by {role}",
+    },
     // A range type's subtype_diff runs in GiST indexes and ANALYZE of its columns.
     Trap {
         name: "range type's subtype_diff",
@@ -369,6 +387,84 @@ fn a_v1_view_calling_its_owners_function_is_not_read_by_a_superuser() {
         &role,
         &evidence,
     );
+}
+
+/// The same view casting to a domain of its owner's, whose CHECK calls the owner's function
+/// (fifth review, f1b: precheck, migrate and verify ran it as the superuser; the guard looked
+/// at a view's functions and operators, not at the types it casts to).
+#[test]
+fn a_v1_view_casting_to_its_owners_domain_is_not_read_by_a_superuser() {
+    let dir = compiled();
+    let db = workout_db("si_view_domain");
+    let role = application_role(&db);
+    let evidence = evidence(&db);
+    give_schema(&db, "v1", &role);
+    db.execute(&format!(
+        "SET ROLE {role};
+         ALTER TABLE v1.workout_plans RENAME TO workout_plans_data;
+         CREATE FUNCTION v1.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         CREATE DOMAIN v1.checked AS text CHECK (v1.pwn(VALUE));
+         CREATE VIEW v1.workout_plans AS SELECT * FROM v1.workout_plans_data WHERE (name::v1.checked) IS NOT NULL;
+         RESET ROLE;",
+        escalate(&role, &evidence)
+    ));
+    precheck_and_migrate_refuse(
+        &db,
+        dir.path(),
+        &format!("v1.workout_plans: constraint checked_check of domain v1.checked (view uses it) runs v1.pwn(text), owned by {role}"),
+        &role,
+        &evidence,
+    );
+}
+
+/// verify and export read the V2 tables migrate wrote, and their guard looked at V1's
+/// relations only (fifth review, f5 and f5b). After migrate, V2's owner puts a view calling
+/// its function where a V2 table was, or gives a V2 column an enum of its own (it may then
+/// make a cast from it to text, which verify's comparisons call): both scripts refuse, and
+/// nothing ran as the superuser.
+#[test]
+fn verify_and_export_check_the_v2_tables_they_read() {
+    let dir = compiled();
+    let db = workout_db("si_v2_read_view");
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let role = application_role(&db);
+    let evidence = evidence(&db);
+    db.execute(&format!(
+        "SET ROLE {role};
+         CREATE FUNCTION public.pwn() RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+         ALTER TABLE public.exercise_logs RENAME TO exercise_logs_data;
+         CREATE VIEW public.exercise_logs AS SELECT * FROM public.exercise_logs_data WHERE public.pwn();
+         RESET ROLE;",
+        escalate(&role, &evidence)
+    ));
+    for script in ["verify.sql", "export.sql"] {
+        let out = run(&db, dir.path(), script, &[]);
+        assert_refused(
+            &out,
+            script,
+            &format!("public.exercise_logs: view runs public.pwn(), owned by {role}"),
+        );
+        assert_not_run(&db, &role, &evidence, script);
+    }
+
+    let db = workout_db("si_v2_read_enum");
+    must_pass(run(&db, dir.path(), "migrate.sql", &[]), "migrate");
+    let role = application_role(&db);
+    db.execute(&format!(
+        "SET ROLE {role};
+         CREATE TYPE public.yes_no AS ENUM ('false', 'true');
+         ALTER TABLE public.exercise_logs ALTER COLUMN is_warmup DROP DEFAULT,
+           ALTER COLUMN is_warmup TYPE public.yes_no USING is_warmup::text::public.yes_no;
+         RESET ROLE;"
+    ));
+    for script in ["verify.sql", "export.sql"] {
+        let out = run(&db, dir.path(), script, &[]);
+        assert_refused(
+            &out,
+            script,
+            &format!("public.exercise_logs: type public.yes_no (column is_warmup) belongs to {role}, who may make a cast from or to it"),
+        );
+    }
 }
 
 #[test]
@@ -1051,7 +1147,7 @@ fn assert_call_refused(out: &Output, what: &str, finding: &str) {
         stderr(out)
     );
     for expected in [
-        "pgmig will not run: the model calls functions that are not safe to run with the rights of postgres",
+        "pgmig will not run: the model calls functions or casts to types that are not safe to run with the rights of postgres",
         finding,
     ] {
         assert!(
@@ -1699,6 +1795,15 @@ fn a_type_another_role_owns_that_the_model_casts_to_is_refused() {
     let db = calling_db("si_enum_owner");
     let role = format!("type_owner_of_{}", db.name());
     let trace = evidence(&db);
+    // A type that does not exist yet may be made, with a cast from text, after the check
+    // (fifth review, f4): refused until it exists.
+    for script in ["precheck.sql", "migrate.sql"] {
+        assert_call_refused(
+            &run(&db, dir.path(), script, &[]),
+            script,
+            "the model casts to public.mood: there is no such type",
+        );
+    }
     db.execute(&format!(
         "CREATE ROLE {role} NOSUPERUSER;
          CREATE TYPE public.mood AS ENUM (' Ana@Example.org ');

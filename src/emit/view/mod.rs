@@ -105,6 +105,9 @@ pub struct PlanView {
     /// reference tables, replaced tables) and of the V1 relations they read.
     pub implicit_written: String,
     pub implicit_read: String,
+    /// What verify and export read: V1's relations and the tables migrate wrote, whose
+    /// owner may have put a view in a table's place or given a column a type of its own.
+    pub implicit_read_by_readers: String,
     /// The backups of the rows replaced steps overwrite: sealed with the bookkeeping.
     pub replace_backups: Vec<SealedBackupView>,
     /// The guard's `text[]` of the types the model's expressions cast to.
@@ -457,6 +460,7 @@ impl PlanView {
             privileges: PrivilegesView::new(plan, uses_library),
             implicit_written: String::new(),
             implicit_read: String::new(),
+            implicit_read_by_readers: String::new(),
             replace_backups: Vec::new(),
             implicit_cast_types: crate::sql_text::text_array(plan.cast_types.iter()),
             implicit_called_functions: crate::sql_text::text_array(plan.called_functions.iter()),
@@ -472,8 +476,12 @@ impl PlanView {
             .iter()
             .chain(view.references.iter().map(|r| &r.table.name))
             .chain(replaced);
-        view.implicit_written = crate::sql_text::text_array(written);
-        view.implicit_read = crate::sql_text::text_array(view.v1_tables.iter().map(|t| &t.table));
+        let written: Vec<&String> = written.collect();
+        let read: Vec<&String> = view.v1_tables.iter().map(|t| &t.table).collect();
+        view.implicit_written = crate::sql_text::text_array(written.iter().copied());
+        view.implicit_read = crate::sql_text::text_array(read.iter().copied());
+        view.implicit_read_by_readers =
+            crate::sql_text::text_array(read.iter().chain(&written).copied());
         Ok(view)
     }
 }
