@@ -151,7 +151,9 @@ fn compile_in_place(
         sizes,
     )?;
     let scripts = output.scripts;
-    if let Some(d) = emit::guard::foreign_meta_command(&scripts) {
+    if let Some(d) = emit::guard::foreign_meta_command(&scripts)
+        .or_else(|| emit::guard::unguarded_statement(&scripts))
+    {
         return Err(model_error(Diagnostics(vec![d]), &source));
     }
     Ok(Compiled {
@@ -307,12 +309,14 @@ fn annotate(
     Ok(())
 }
 
-/// The emit pass: the scripts, refused if any text would reach psql otherwise than written.
+/// The emit pass: the scripts, refused if any text would reach psql otherwise than written,
+/// or if a transaction would touch the application before the guard.
 fn emit(plan: &Plan, fingerprint: &str, source: &SourceFile) -> Result<Scripts, CompileError> {
     let scripts =
         emit::render(plan, fingerprint).map_err(|e| CompileError::Render(e.to_string()))?;
     if let Some(d) = emit::guard::uncarried_control_character(&scripts)
         .or_else(|| emit::guard::foreign_meta_command(&scripts))
+        .or_else(|| emit::guard::unguarded_statement(&scripts))
     {
         return Err(model_error(Diagnostics(vec![d]), source));
     }

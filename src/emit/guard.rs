@@ -20,6 +20,19 @@ pub(crate) fn uncarried_control_character(scripts: &Scripts) -> Option<Diagnosti
     })
 }
 
+/// The implicit-code guard's place, proved on the scripts as written: in every transaction,
+/// nothing touches the application before the guard ([`crate::lint::guard_cover`]). A
+/// statement that does is a defect of the templates, not of the model; no script is written.
+pub(crate) fn unguarded_statement(scripts: &Scripts) -> Option<Diagnostic> {
+    scripts.files.iter().filter(|(name, _)| name.ends_with(".sql")).find_map(|(name, text)| {
+        let first = crate::lint::guard_cover::unguarded(text).into_iter().next()?;
+        Some(
+            Diagnostic::error(first.render(name), None)
+                .with_hint("this is a defect of pgmig's templates (the guard that refuses code other roles attach to the tables must run first in every transaction): report it with the model"),
+        )
+    })
+}
+
 /// The last line of defence against text that escaped its quotes: each script is read as psql
 /// reads it, and every meta-command must be one the templates write (`\set`, `\if`, `\elif`,
 /// `\else`, `\endif`, `\getenv`, `\echo`, `\g` to a plain file name, and `\gset` of a
@@ -120,5 +133,21 @@ mod tests {
                 e.message
             );
         }
+    }
+
+    #[test]
+    fn a_script_touching_the_application_before_the_guard_is_not_written() {
+        let e = unguarded_statement(&script(
+            "SET search_path = pg_catalog, pg_temp;\nBEGIN;\nINSERT INTO public.t SELECT * FROM v1.t;\nCOMMIT;\n",
+        ))
+        .expect("an INSERT with no guard before it");
+        assert_eq!(
+            e.message,
+            "migrate.sql:3: names public.t before the implicit-code guard in its transaction: INSERT INTO public.t SELECT * FROM v1.t;"
+        );
+        assert!(unguarded_statement(&script(
+            "SET search_path = pg_catalog, pg_temp;\nSELECT 1;\n"
+        ))
+        .is_none());
     }
 }

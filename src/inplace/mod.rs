@@ -39,14 +39,8 @@ impl TypeChange {
     /// The types its conversions cast to: the new type, those its `using` casts to, and the
     /// old type rollback restores (the implicit-code guard checks pg_cast's casts for them).
     pub fn cast_types(&self) -> BTreeSet<String> {
-        use sqlparser::dialect::PostgreSqlDialect;
-        use sqlparser::parser::Parser;
         let mut types = BTreeSet::from([self.old_type.clone(), self.new_type.clone()]);
-        if let Some(Ok(e)) = self.using.as_deref().map(|u| {
-            Parser::new(&PostgreSqlDialect {})
-                .try_with_sql(u)
-                .and_then(|mut p| p.parse_expr())
-        }) {
+        if let Some(e) = self.using.as_deref().and_then(parsed) {
             types.extend(crate::check::scope::cast_types(&e));
         }
         types
@@ -54,7 +48,11 @@ impl TypeChange {
 
     /// The functions its `using` calls (the implicit-code guard checks them).
     pub fn called_functions(&self) -> BTreeSet<String> {
-        self.using.as_deref().map(calls_in).unwrap_or_default()
+        self.using
+            .as_deref()
+            .and_then(parsed)
+            .map(|e| crate::check::calls::called_functions(&e))
+            .unwrap_or_default()
     }
 
     /// `prefix.column` converted to the new type (the `using`, or a cast).
@@ -146,25 +144,38 @@ impl Definition {
     /// (a CHECK calling the application's own function made its owner superuser: fourth
     /// review). Index expressions are left out: an index is built with its table owner's rights.
     pub fn called_functions(&self) -> BTreeSet<String> {
+        self.check_expression()
+            .map(|e| crate::check::calls::called_functions(&e))
+            .unwrap_or_default()
+    }
+
+    /// The types a CHECK casts to, for the same reason: a cast to a domain runs the domain's
+    /// CHECKs (a V2 CHECK casting to the application's domain ran its CHECK's function as the
+    /// superuser when phase 3 validated it: fifth review). The guard checks them as types the
+    /// model casts to, from precheck on, before the CHECK exists.
+    pub fn cast_types(&self) -> BTreeSet<String> {
+        self.check_expression()
+            .map(|e| crate::check::scope::cast_types(&e))
+            .unwrap_or_default()
+    }
+
+    fn check_expression(&self) -> Option<sqlparser::ast::Expr> {
         match self {
-            Definition::Check { expression } => calls_in(expression),
-            _ => BTreeSet::new(),
+            Definition::Check { expression } => parsed(expression),
+            _ => None,
         }
     }
 }
 
-/// The functions an expression as the catalog prints it calls (none when it does not parse:
-/// the catalog's own text always does).
-fn calls_in(expression: &str) -> BTreeSet<String> {
+/// An expression as the catalog prints it (or a model's `using`), parsed; none when it does
+/// not parse (the catalog's own text always does; a `using` is checked when it is loaded).
+fn parsed(expression: &str) -> Option<sqlparser::ast::Expr> {
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
-    match Parser::new(&PostgreSqlDialect {})
+    Parser::new(&PostgreSqlDialect {})
         .try_with_sql(expression)
         .and_then(|mut p| p.parse_expr())
-    {
-        Ok(e) => crate::check::calls::called_functions(&e),
-        Err(_) => BTreeSet::new(),
-    }
+        .ok()
 }
 
 /// An index's storage parameter, `fillfactor=70` as the catalog prints it: the name (an

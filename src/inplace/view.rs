@@ -705,6 +705,12 @@ impl View {
             .iter()
             .flat_map(|t| &t.types)
             .flat_map(TypeChange::cast_types)
+            .chain(
+                m.creates
+                    .iter()
+                    .chain(&m.drops)
+                    .flat_map(|o| o.definition.cast_types()),
+            )
             .collect();
         let implicit_cast_types = crate::sql_text::text_array(cast_types.iter());
         let called_functions: BTreeSet<String> = m

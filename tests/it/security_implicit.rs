@@ -752,13 +752,58 @@ fn every_in_place_fill_batch_holds_its_table_against_new_inheritance_children() 
 /// calls: one another role owns is refused before anything runs.
 #[test]
 fn in_place_scripts_refuse_a_check_calling_another_roles_function() {
+    in_place_scripts_refuse_a_check(
+        "si_inplace_check",
+        "public.uuid_ok(user_id)",
+        "CREATE FUNCTION public.uuid_ok(u uuid) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN u IS NOT NULL; END $f$;",
+        |out, script, role| {
+            assert_call_refused(
+                out,
+                script,
+                &format!("the model calls public.uuid_ok: public.uuid_ok(uuid) is owned by {role}, another role"),
+            )
+        },
+    );
+}
+
+/// The same CHECK casting the column to the application's domain, whose CHECK calls its
+/// function: phase 3's validation ran it as the superuser (fifth review, f1c). The types a
+/// CHECK the scripts add casts to are checked like the model's casts, from precheck on.
+#[test]
+fn in_place_scripts_refuse_a_check_casting_to_another_roles_domain() {
+    in_place_scripts_refuse_a_check(
+        "si_inplace_check_domain",
+        "(user_id::text)::public.uid_d IS NOT NULL",
+        "CREATE FUNCTION public.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
+         CREATE DOMAIN public.uid_d AS text CHECK (public.pwn(VALUE));",
+        |out, script, role| {
+            assert_refused(
+                out,
+                script,
+                &format!("the model's casts: constraint uid_d_check of domain public.uid_d (the model casts to it) runs public.pwn(text), owned by {role}"),
+            )
+        },
+    );
+}
+
+/// An in-place model whose V2 gives the converted column `CHECK (check)`; the application's
+/// role (not superuser) owns the table and plants `plant` (`{escalate}` filled in): precheck
+/// and migrate are refused (`refused` asserts how) and nothing ran or changed.
+fn in_place_scripts_refuse_a_check(
+    name: &str,
+    check: &str,
+    plant: &str,
+    refused: impl Fn(&Output, &str, &str),
+) {
     let v1 = "CREATE TABLE items (id bigint PRIMARY KEY, user_id varchar(36) NOT NULL, note text);";
-    let v2 = "CREATE TABLE items (id bigint PRIMARY KEY,
-                                  user_id uuid NOT NULL CONSTRAINT items_user_id_ok CHECK (public.uuid_ok(user_id)),
-                                  note text);";
+    let v2 = format!(
+        "CREATE TABLE items (id bigint PRIMARY KEY,
+                             user_id uuid NOT NULL CONSTRAINT items_user_id_ok CHECK ({check}),
+                             note text);"
+    );
     let model = "name: items\nin_place: true\ntarget: { schema: public }\nbatch_size: 1000\n";
-    let (_src, dir) = crate::support::compile_texts(v1, v2, model);
-    let db = crate::support::cluster().create_db("si_inplace_check");
+    let (_src, dir) = crate::support::compile_texts(v1, &v2, model);
+    let db = crate::support::cluster().create_db(name);
     let role = format!("app_of_{}", db.name());
     let trace = evidence(&db);
     db.execute(&format!(
@@ -767,18 +812,14 @@ fn in_place_scripts_refuse_a_check_calling_another_roles_function() {
          SET ROLE {role};
          {v1}
          INSERT INTO public.items SELECT g, pg_catalog.gen_random_uuid()::text, 'n' FROM pg_catalog.generate_series(1, 10) AS g;
-         CREATE FUNCTION public.uuid_ok(u uuid) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN u IS NOT NULL; END $f$;
+         {}
          RESET ROLE;",
-        escalate(&role, &trace)
+        fill(plant, &role, &trace)
     ));
     let before = db.table_md5s(&["public"]);
     for script in ["precheck.sql", "migrate.sql"] {
         let out = run(&db, dir.as_path(), script, &[]);
-        assert_call_refused(
-            &out,
-            script,
-            &format!("the model calls public.uuid_ok: public.uuid_ok(uuid) is owned by {role}, another role"),
-        );
+        refused(&out, script, &role);
         assert_not_run(&db, &role, &trace, script);
         assert_eq!(
             db.table_md5s(&["public"]),
