@@ -70,19 +70,38 @@ pub fn model_variant(model: &std::path::Path, edit: impl Fn(&str) -> String) -> 
 
 /// Compiles a model (a file, or model text written next to nothing) against V1 and V2 DDL
 /// files into a fresh directory; a compile error fails the test with its diagnostics.
+///
+/// Many tests compile the same model (workout, dozens of times): the scripts of a compile are
+/// kept for the run, keyed by the three files' paths and contents, and written again into each
+/// caller's own directory (a compile in a debug build takes about a second of CPU).
 pub fn compile_ddl(
     model: &std::path::Path,
     v1: &std::path::Path,
     v2: &std::path::Path,
 ) -> tempfile::TempDir {
+    type Key = Vec<(std::path::PathBuf, Vec<u8>)>;
+    static COMPILED: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<Key, std::sync::Arc<pgmig::emit::Scripts>>>,
+    > = std::sync::OnceLock::new();
+    let key: Key = [model, v1, v2]
+        .iter()
+        .map(|p| (p.to_path_buf(), std::fs::read(p).unwrap_or_default()))
+        .collect();
+    let cache = COMPILED.get_or_init(Default::default);
+    let cached = cache.lock().unwrap().get(&key).cloned();
+    let scripts = cached.unwrap_or_else(|| {
+        let c = pgmig::compile(
+            model,
+            &pgmig::SchemaInput::Ddl(v1.into()),
+            &pgmig::SchemaInput::Ddl(v2.into()),
+        )
+        .unwrap_or_else(|e| panic!("{} must compile: {e:?}", model.display()));
+        let scripts = std::sync::Arc::new(c.scripts);
+        cache.lock().unwrap().insert(key, scripts.clone());
+        scripts
+    });
     let dir = tempfile::tempdir().unwrap();
-    let c = pgmig::compile(
-        model,
-        &pgmig::SchemaInput::Ddl(v1.into()),
-        &pgmig::SchemaInput::Ddl(v2.into()),
-    )
-    .unwrap_or_else(|e| panic!("{} must compile: {e:?}", model.display()));
-    pgmig::compile::write(&c.scripts, dir.path()).unwrap();
+    pgmig::compile::write(&scripts, dir.path()).unwrap();
     dir
 }
 
