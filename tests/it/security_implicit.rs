@@ -364,28 +364,14 @@ fn batched_and_in_place_scripts_refuse_too() {
 
 #[test]
 fn a_v1_view_calling_its_owners_function_is_not_read_by_a_superuser() {
-    let dir = compiled();
-    let db = workout_db("si_view");
-    let role = application_role(&db);
-    let evidence = evidence(&db);
-    give_schema(&db, "v1", &role);
-    // V1's owner puts a view where the model reads a table: reading it calls the function
-    // with the reader's rights (the view owner's rights are for table access only).
-    db.execute(&format!(
-        "SET ROLE {role};
-         ALTER TABLE v1.workout_plans RENAME TO workout_plans_data;
-         CREATE FUNCTION v1.pwn() RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
+    // Reading the view calls the function with the reader's rights (the view owner's rights
+    // are for table access only).
+    a_v1_view_is_not_read_by_a_superuser(
+        "si_view",
+        "CREATE FUNCTION v1.pwn() RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
          CREATE VIEW v1.workout_plans_filtered AS SELECT * FROM v1.workout_plans_data WHERE v1.pwn();
-         CREATE VIEW v1.workout_plans AS SELECT * FROM v1.workout_plans_filtered;
-         RESET ROLE;",
-        escalate(&role, &evidence)
-    ));
-    precheck_and_migrate_refuse(
-        &db,
-        dir.path(),
-        &format!("v1.workout_plans_filtered: view runs v1.pwn(), owned by {role}"),
-        &role,
-        &evidence,
+         CREATE VIEW v1.workout_plans AS SELECT * FROM v1.workout_plans_filtered;",
+        "v1.workout_plans_filtered: view runs v1.pwn(), owned by {role}",
     );
 }
 
@@ -394,24 +380,35 @@ fn a_v1_view_calling_its_owners_function_is_not_read_by_a_superuser() {
 /// at a view's functions and operators, not at the types it casts to).
 #[test]
 fn a_v1_view_casting_to_its_owners_domain_is_not_read_by_a_superuser() {
+    a_v1_view_is_not_read_by_a_superuser(
+        "si_view_domain",
+        "CREATE FUNCTION v1.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {escalate} RETURN true; END $f$;
+         CREATE DOMAIN v1.checked AS text CHECK (v1.pwn(VALUE));
+         CREATE VIEW v1.workout_plans AS SELECT * FROM v1.workout_plans_data WHERE (name::v1.checked) IS NOT NULL;",
+        "v1.workout_plans: constraint checked_check of domain v1.checked (view uses it) runs v1.pwn(text), owned by {role}",
+    );
+}
+
+/// V1's owner puts a view (`plant`, run as that role with `{escalate}` and `{role}` filled in)
+/// where the model reads the table v1.workout_plans, renamed v1.workout_plans_data: precheck
+/// and migrate refuse with `finding`.
+fn a_v1_view_is_not_read_by_a_superuser(name: &str, plant: &str, finding: &str) {
     let dir = compiled();
-    let db = workout_db("si_view_domain");
+    let db = workout_db(name);
     let role = application_role(&db);
     let evidence = evidence(&db);
     give_schema(&db, "v1", &role);
     db.execute(&format!(
         "SET ROLE {role};
          ALTER TABLE v1.workout_plans RENAME TO workout_plans_data;
-         CREATE FUNCTION v1.pwn(text) RETURNS boolean LANGUAGE plpgsql AS $f$ BEGIN {} RETURN true; END $f$;
-         CREATE DOMAIN v1.checked AS text CHECK (v1.pwn(VALUE));
-         CREATE VIEW v1.workout_plans AS SELECT * FROM v1.workout_plans_data WHERE (name::v1.checked) IS NOT NULL;
+         {}
          RESET ROLE;",
-        escalate(&role, &evidence)
+        fill(plant, &role, &evidence)
     ));
     precheck_and_migrate_refuse(
         &db,
         dir.path(),
-        &format!("v1.workout_plans: constraint checked_check of domain v1.checked (view uses it) runs v1.pwn(text), owned by {role}"),
+        &fill(finding, &role, &evidence),
         &role,
         &evidence,
     );
