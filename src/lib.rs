@@ -18,7 +18,10 @@
 //!            estimate::measure,              Plan + a live V1                -> Plan with each step's window
 //!            estimate::annotate                                                 estimate (PLAN.md)
 //! emit       emit::render, emit::guard       Plan + fingerprint              -> emit::Scripts (precheck, migrate,
-//!                                                                               verify, rollback, export, PLAN.md)
+//!                                                                               verify, rollback, export, PLAN.md),
+//!                                                                               refused if text escaped its quotes
+//!                                                                               or a transaction touches the
+//!                                                                               application before the guard
 //! ```
 //!
 //! An in-place model (`in_place: true`) is a peer branch after `load`:
