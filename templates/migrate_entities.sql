@@ -200,6 +200,9 @@ BEGIN
   -- Foreign key {{ h.constraint|comment }} ({{ h.columns|comment }}) points into the root's own table: each entity
   -- is migrated after the entity of its parent row (hierarchy order). One that is its own
   -- ancestor (a cycle, or under one) has no place in that order: refused before anything.
+  -- The hierarchy is read from V1 in the CALL's transaction: the check of code attached to
+  -- the tables first.
+  PERFORM _pgmig.pgmig_implicit_code_guard({{ plan.implicit_written }}, {{ plan.implicit_read }}, {{ plan.implicit_cast_types }}, {{ plan.implicit_called_functions }});
   {{ h.entities|sql_indent(2) }}
   {{ h.levels|sql_indent(2) }}
   SELECT count(*), string_agg(k, ', ' ORDER BY k) FILTER (WHERE rn <= 5)
