@@ -138,12 +138,26 @@ BEGIN
   RETURN NEW;
 END
 {% endfilter %};
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION {{ t.sync.backup_function }}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS {% filter dollar("keep") %}
 BEGIN
+{%- for c in t.sync.kept %}
+  IF pg_catalog.pg_typeof(NEW.{{ c.column|ident }}) <> {{ c.data_type|lit }}::pg_catalog.regtype THEN
+    RAISE EXCEPTION '{{ t.name|notice }}.{{ c.column|ident|notice }} is of type % now, not {{ c.data_type|notice }}: pgmig is converting {{ t.name|notice }} in place (model {{ v.model|notice }}) and backs up this column as {{ c.data_type|notice }}', pg_catalog.pg_typeof(NEW.{{ c.column|ident }})
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
+{%- endfor %}
   IF TG_OP = 'DELETE' THEN
     DELETE FROM {{ t.backup }} AS bk WHERE {% call sync::backup_row_of_old(t.key) %}{% endcall %};
     RETURN NULL;
