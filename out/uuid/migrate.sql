@@ -440,7 +440,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
+SET pgmig.fingerprint = 'ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -490,9 +490,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1883,12 +1883,29 @@ BEGIN
   RETURN NEW;
 END
 $convert$;
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION _pgmig.keep_uuid_reminders() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $keep$
 BEGIN
+  IF pg_catalog.pg_typeof(NEW.id) <> 'bigint'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.reminders.id is of type % now, not bigint: pgmig is converting public.reminders in place (model uuid) and backs up this column as bigint', pg_catalog.pg_typeof(NEW.id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
+  IF pg_catalog.pg_typeof(NEW.user_id) <> 'character varying(36)'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.reminders.user_id is of type % now, not character varying(36): pgmig is converting public.reminders in place (model uuid) and backs up this column as character varying(36)', pg_catalog.pg_typeof(NEW.user_id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
   IF TG_OP = 'DELETE' THEN
     DELETE FROM _pgmig.backup_uuid_reminders AS bk WHERE bk.id = OLD.id;
     RETURN NULL;
@@ -2079,12 +2096,24 @@ BEGIN
   RETURN NEW;
 END
 $convert$;
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION _pgmig.keep_uuid_users() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $keep$
 BEGIN
+  IF pg_catalog.pg_typeof(NEW.id) <> 'character varying(36)'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.users.id is of type % now, not character varying(36): pgmig is converting public.users in place (model uuid) and backs up this column as character varying(36)', pg_catalog.pg_typeof(NEW.id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
   IF TG_OP = 'DELETE' THEN
     DELETE FROM _pgmig.backup_uuid_users AS bk WHERE bk.id = OLD.id;
     RETURN NULL;
@@ -2275,12 +2304,29 @@ BEGIN
   RETURN NEW;
 END
 $convert$;
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION _pgmig.keep_uuid_journal_entries() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $keep$
 BEGIN
+  IF pg_catalog.pg_typeof(NEW.id) <> 'bigint'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.journal_entries.id is of type % now, not bigint: pgmig is converting public.journal_entries in place (model uuid) and backs up this column as bigint', pg_catalog.pg_typeof(NEW.id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
+  IF pg_catalog.pg_typeof(NEW.user_id) <> 'character varying(36)'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.journal_entries.user_id is of type % now, not character varying(36): pgmig is converting public.journal_entries in place (model uuid) and backs up this column as character varying(36)', pg_catalog.pg_typeof(NEW.user_id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
   IF TG_OP = 'DELETE' THEN
     DELETE FROM _pgmig.backup_uuid_journal_entries AS bk WHERE bk.id = OLD.id;
     RETURN NULL;
@@ -2471,12 +2517,29 @@ BEGIN
   RETURN NEW;
 END
 $convert$;
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION _pgmig.keep_uuid_tags() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $keep$
 BEGIN
+  IF pg_catalog.pg_typeof(NEW.id) <> 'bigint'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.tags.id is of type % now, not bigint: pgmig is converting public.tags in place (model uuid) and backs up this column as bigint', pg_catalog.pg_typeof(NEW.id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
+  IF pg_catalog.pg_typeof(NEW.user_id) <> 'character varying(36)'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.tags.user_id is of type % now, not character varying(36): pgmig is converting public.tags in place (model uuid) and backs up this column as character varying(36)', pg_catalog.pg_typeof(NEW.user_id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
   IF TG_OP = 'DELETE' THEN
     DELETE FROM _pgmig.backup_uuid_tags AS bk WHERE bk.id = OLD.id;
     RETURN NULL;

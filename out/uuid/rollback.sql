@@ -5,7 +5,8 @@
 --   before the swap: drops the new columns and the indexes built for the swap (the old
 --   columns were never touched);
 --   after it: the reverse swap, the old values restored from the backup in _pgmig, V2's
---   keys, constraints and indexes dropped and V1's re-created (ACCESS EXCLUSIVE on
+--   keys, constraints and indexes dropped and V1's re-created, CHECKs and foreign keys
+--   validated once the check of attached code has seen them (ACCESS EXCLUSIVE on
 --   public.journal_entries, public.reminders, public.tags, public.users until COMMIT).
 --   Rows the application wrote or changed since migrate have no backup to restore: they
 --   keep their values, converted back to V1's types (a foreign key's value spelled as its
@@ -423,7 +424,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
+SET pgmig.fingerprint = 'ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -473,9 +474,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile eca48b99b1c4f218dc818a172215d801429e62e487909bdf3bb8c8e925e0bc7f; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END
@@ -1246,14 +1247,24 @@ IF EXISTS (SELECT 1 FROM _pgmig.log
     ALTER TABLE public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
     ALTER TABLE public.tags ADD CONSTRAINT tags_user_id_name_key UNIQUE (user_id, name);
     ALTER TABLE public.reminders ADD CONSTRAINT reminders_user_id_set CHECK (user_id IS NOT NULL) NOT VALID;
-    ALTER TABLE public.users ADD CONSTRAINT users_id_not_blank CHECK (id <> '');
+    ALTER TABLE public.users ADD CONSTRAINT users_id_not_blank CHECK (id <> '') NOT VALID;
     CREATE INDEX idx_journal_entries_user_created ON public.journal_entries (user_id, created_at DESC);
     CREATE INDEX idx_journal_entries_user_id ON public.journal_entries (user_id);
     CREATE INDEX idx_reminders_due ON public.reminders (remind_at) INCLUDE (user_id) WITH (fillfactor = '80') WHERE NOT done;
     CREATE INDEX idx_reminders_pending ON public.reminders (user_id, remind_at) WHERE NOT done;
     CREATE INDEX idx_reminders_user_id ON public.reminders (user_id);
-    ALTER TABLE public.journal_entries ADD CONSTRAINT journal_entries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id) ON DELETE CASCADE;
-    ALTER TABLE public.tags ADD CONSTRAINT tags_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id) ON UPDATE CASCADE ON DELETE CASCADE;
+    ALTER TABLE public.journal_entries ADD CONSTRAINT journal_entries_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id) ON DELETE CASCADE NOT VALID;
+    ALTER TABLE public.tags ADD CONSTRAINT tags_user_id_fkey FOREIGN KEY (user_id) REFERENCES public.users (id) ON UPDATE CASCADE ON DELETE CASCADE NOT VALID;
+    -- V1's CHECKs and foreign keys are made again from their text, NOT VALID: their operators
+    -- and functions are resolved by name now, and since the swap dropped V1's constraints
+    -- nothing held those objects (an operator's owner may have dropped it and made another
+    -- of the same name with its own function). The check reads what the new constraints
+    -- depend on before a validation evaluates them on every row with this role's rights
+    -- (the check above as a function: migrate.sql made it, before the swap).
+    PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+    ALTER TABLE public.users VALIDATE CONSTRAINT users_id_not_blank;
+    ALTER TABLE public.journal_entries VALIDATE CONSTRAINT journal_entries_user_id_fkey;
+    ALTER TABLE public.tags VALIDATE CONSTRAINT tags_user_id_fkey;
     RAISE NOTICE 'rollback: columns swapped back to V1''s types';
   ELSE
     -- Before the swap: the old columns are as they were (the application's writes
