@@ -440,7 +440,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17';
+SET pgmig.fingerprint = '515eb6869a7c7cb53766214da363d0cf6253a2fd7353c46f3b377467e9f00fc7';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -490,9 +490,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '515eb6869a7c7cb53766214da363d0cf6253a2fd7353c46f3b377467e9f00fc7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 515eb6869a7c7cb53766214da363d0cf6253a2fd7353c46f3b377467e9f00fc7; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1955,6 +1955,21 @@ BEGIN
     LOOP
       BEGIN
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.reminders'::pg_catalog.regclass AND a.attname = 'id'
+                         AND NOT a.attisdropped AND a.atttypid = 'bigint'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill reminders: column id is not of type bigint, as this migration was compiled for; nothing was added to public.reminders'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.reminders'::pg_catalog.regclass AND a.attname = 'user_id'
+                         AND NOT a.attisdropped AND a.atttypid = 'character varying(36)'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill reminders: column user_id is not of type character varying(36), as this migration was compiled for; nothing was added to public.reminders'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'reminders', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -2163,6 +2178,15 @@ BEGIN
     LOOP
       BEGIN
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.users'::pg_catalog.regclass AND a.attname = 'id'
+                         AND NOT a.attisdropped AND a.atttypid = 'character varying(36)'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill users: column id is not of type character varying(36), as this migration was compiled for; nothing was added to public.users'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'users', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -2376,6 +2400,21 @@ BEGIN
     LOOP
       BEGIN
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.journal_entries'::pg_catalog.regclass AND a.attname = 'id'
+                         AND NOT a.attisdropped AND a.atttypid = 'bigint'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill journal_entries: column id is not of type bigint, as this migration was compiled for; nothing was added to public.journal_entries'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.journal_entries'::pg_catalog.regclass AND a.attname = 'user_id'
+                         AND NOT a.attisdropped AND a.atttypid = 'character varying(36)'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill journal_entries: column user_id is not of type character varying(36), as this migration was compiled for; nothing was added to public.journal_entries'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'journal_entries', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -2589,6 +2628,21 @@ BEGIN
     LOOP
       BEGIN
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.tags'::pg_catalog.regclass AND a.attname = 'id'
+                         AND NOT a.attisdropped AND a.atttypid = 'bigint'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill tags: column id is not of type bigint, as this migration was compiled for; nothing was added to public.tags'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.tags'::pg_catalog.regclass AND a.attname = 'user_id'
+                         AND NOT a.attisdropped AND a.atttypid = 'character varying(36)'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill tags: column user_id is not of type character varying(36), as this migration was compiled for; nothing was added to public.tags'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'tags', 'running')
         RETURNING id INTO pgmig_log_id;

@@ -424,7 +424,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = 'ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17';
+SET pgmig.fingerprint = '515eb6869a7c7cb53766214da363d0cf6253a2fd7353c46f3b377467e9f00fc7';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -474,9 +474,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '515eb6869a7c7cb53766214da363d0cf6253a2fd7353c46f3b377467e9f00fc7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'rollback.sql: model % was migrated by another compile (fingerprint %); this script is from compile 515eb6869a7c7cb53766214da363d0cf6253a2fd7353c46f3b377467e9f00fc7; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

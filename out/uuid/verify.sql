@@ -716,9 +716,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> 'ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '515eb6869a7c7cb53766214da363d0cf6253a2fd7353c46f3b377467e9f00fc7';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile ad3de41d809c8b54d6f46099ac5457d5ccf200d3d43a5ee79f8efdfb0ee2dc17; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 515eb6869a7c7cb53766214da363d0cf6253a2fd7353c46f3b377467e9f00fc7; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -206,6 +206,17 @@ BEGIN
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
 {% call retry::retried("    ", "fill " ~ t.step ~ ": the new columns", false, "") %}
         PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+{%- for c in t.sync.kept %}
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = {{ t.name|lit }}::pg_catalog.regclass AND a.attname = {{ c.column|lit }}
+                         AND NOT a.attisdropped AND a.atttypid = {{ c.data_type|lit }}::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill {{ t.step|notice }}: column {{ c.column|ident|notice }} is not of type {{ c.data_type|notice }}, as this migration was compiled for; nothing was added to {{ t.name|notice }}'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
+{%- endfor %}
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ({{ v.model|lit }}, 'migrate', {{ t.step|lit }}, 'running')
         RETURNING id INTO pgmig_log_id;

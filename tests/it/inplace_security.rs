@@ -70,8 +70,15 @@ fn rollback_refuses_a_v1_checks_operator_its_owner_remade_after_the_swap() {
         escalate(&role, &trace)
     ));
     let out = run(&db, &dir, "rollback.sql", &[]);
-    assert_eq!(out.status.code(), Some(3), "rollback must stop:\n{}", stderr(&out));
-    let finding = format!("public.items: constraint items_user_id_v1 runs public.pwn_ne(text,text), owned by {role}");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "rollback must stop:\n{}",
+        stderr(&out)
+    );
+    let finding = format!(
+        "public.items: constraint items_user_id_v1 runs public.pwn_ne(text,text), owned by {role}"
+    );
     assert!(
         stderr(&out).contains(&finding),
         "rollback: no {finding:?} in:\n{}",
@@ -133,7 +140,9 @@ fn the_backup_trigger_refuses_a_column_whose_type_its_owner_changed() {
     must_pass(run(&db, &dir, "precheck.sql", &[]), "precheck");
     let mut holder = db.client();
     holder
-        .batch_execute(&format!("SET ROLE {role}; BEGIN; SELECT FROM public.notes LIMIT 0;"))
+        .batch_execute(&format!(
+            "SET ROLE {role}; BEGIN; SELECT FROM public.notes LIMIT 0;"
+        ))
         .unwrap();
     let out = run(
         &db,
@@ -150,7 +159,10 @@ fn the_backup_trigger_refuses_a_column_whose_type_its_owner_changed() {
 
     let backed_up = |id: i64| -> i64 {
         db.client()
-            .query_one("SELECT count(*) FROM _pgmig.backup_items_items WHERE id = $1", &[&id])
+            .query_one(
+                "SELECT count(*) FROM _pgmig.backup_items_items WHERE id = $1",
+                &[&id],
+            )
             .unwrap()
             .get(0)
     };
@@ -188,4 +200,38 @@ fn the_backup_trigger_refuses_a_column_whose_type_its_owner_changed() {
         "the insert failed for another reason: {error}"
     );
     assert_not_run(&db, &role, &trace, "the backup trigger");
+}
+
+/// The backup trigger's check makes a table whose column is not of the compiled type
+/// refuse every write of the application until the swap: migrate stops before it adds the
+/// trigger instead, and the application writes on.
+#[test]
+fn migrate_stops_before_the_triggers_when_a_column_is_not_of_the_compiled_type() {
+    let v1 = "CREATE TABLE items (id bigint PRIMARY KEY, user_id varchar(36) NOT NULL, note text);";
+    let v2 = "CREATE TABLE items (id bigint PRIMARY KEY, user_id uuid NOT NULL, note text);";
+    let (_src, dir) = crate::support::compile_texts(v1, v2, MODEL);
+    let db = crate::support::cluster().create_db("ips_compiled_type");
+    db.execute(
+        "CREATE TABLE public.items (id bigint PRIMARY KEY, user_id text NOT NULL, note text);
+         INSERT INTO public.items SELECT g, pg_catalog.gen_random_uuid()::text, 'n' FROM pg_catalog.generate_series(1, 10) AS g;",
+    );
+    let out = run(&db, &dir, "migrate.sql", &[]);
+    assert!(
+        !out.status.success()
+            && stderr(&out).contains("fill items: column user_id is not of type character varying(36), as this migration was compiled for"),
+        "migrate should stop at items' phase 1:\n{}",
+        stderr(&out)
+    );
+    let triggers: i64 = db
+        .client()
+        .query_one(
+            "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.items'::regclass",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(triggers, 0, "migrate left triggers on items");
+    db.execute(
+        "INSERT INTO public.items VALUES (11, pg_catalog.gen_random_uuid()::text, 'written')",
+    );
 }
