@@ -775,7 +775,7 @@ $guard$;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc';
+SET pgmig.fingerprint = '36db5319b76f979105771fd57a40a71c64c817bc7e7b85aba4902002cea3126f';
 SET pgmig.failures = 0;
 
 DO $check$
@@ -809,9 +809,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '36db5319b76f979105771fd57a40a71c64c817bc7e7b85aba4902002cea3126f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'cleanup.sql: model % was migrated by another compile (fingerprint %); this script is from compile 36db5319b76f979105771fd57a40a71c64c817bc7e7b85aba4902002cea3126f; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -440,7 +440,7 @@ RESET client_min_messages;
 -- This compile's fingerprint: the sha256 of its scripts (rendered with this value empty).
 -- _pgmig.log's fingerprint column defaults to it, so every log row says which compile wrote
 -- it; the scripts of another compile refuse to verify, roll back or resume its migration.
-SET pgmig.fingerprint = '21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc';
+SET pgmig.fingerprint = '36db5319b76f979105771fd57a40a71c64c817bc7e7b85aba4902002cea3126f';
 
 -- Which compile (and, under `pgmig run`, which script file: its sha256) wrote each log row:
 -- the columns default to what the running script SET, so every INSERT INTO _pgmig.log
@@ -490,9 +490,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '36db5319b76f979105771fd57a40a71c64c817bc7e7b85aba4902002cea3126f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'migrate.sql: model % was migrated by another compile (fingerprint %); this script is from compile 36db5319b76f979105771fd57a40a71c64c817bc7e7b85aba4902002cea3126f; nothing was changed', 'uuid', recorded
       USING HINT = 'finish or roll back that migration with its own scripts first';
   END IF;
 END
@@ -1941,12 +1941,29 @@ BEGIN
   RETURN NEW;
 END
 $convert$;
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION _pgmig.keep_uuid_reminders() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $keep$
 BEGIN
+  IF pg_catalog.pg_typeof(NEW.id) <> 'bigint'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.reminders.id is of type % now, not bigint: pgmig is converting public.reminders in place (model uuid) and backs up this column as bigint', pg_catalog.pg_typeof(NEW.id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
+  IF pg_catalog.pg_typeof(NEW.user_id) <> 'character varying(36)'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.reminders.user_id is of type % now, not character varying(36): pgmig is converting public.reminders in place (model uuid) and backs up this column as character varying(36)', pg_catalog.pg_typeof(NEW.user_id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
   IF TG_OP = 'DELETE' THEN
     DELETE FROM _pgmig.backup_uuid_reminders AS bk WHERE bk.id = OLD.id;
     RETURN NULL;
@@ -1996,6 +2013,21 @@ BEGIN
     LOOP
       BEGIN
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.reminders'::pg_catalog.regclass AND a.attname = 'id'
+                         AND NOT a.attisdropped AND a.atttypid = 'bigint'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill reminders: column id is not of type bigint, as this migration was compiled for; nothing was added to public.reminders'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.reminders'::pg_catalog.regclass AND a.attname = 'user_id'
+                         AND NOT a.attisdropped AND a.atttypid = 'character varying(36)'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill reminders: column user_id is not of type character varying(36), as this migration was compiled for; nothing was added to public.reminders'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'reminders', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -2137,12 +2169,24 @@ BEGIN
   RETURN NEW;
 END
 $convert$;
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION _pgmig.keep_uuid_users() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $keep$
 BEGIN
+  IF pg_catalog.pg_typeof(NEW.id) <> 'character varying(36)'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.users.id is of type % now, not character varying(36): pgmig is converting public.users in place (model uuid) and backs up this column as character varying(36)', pg_catalog.pg_typeof(NEW.id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
   IF TG_OP = 'DELETE' THEN
     DELETE FROM _pgmig.backup_uuid_users AS bk WHERE bk.id = OLD.id;
     RETURN NULL;
@@ -2192,6 +2236,15 @@ BEGIN
     LOOP
       BEGIN
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.users'::pg_catalog.regclass AND a.attname = 'id'
+                         AND NOT a.attisdropped AND a.atttypid = 'character varying(36)'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill users: column id is not of type character varying(36), as this migration was compiled for; nothing was added to public.users'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'users', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -2333,12 +2386,29 @@ BEGIN
   RETURN NEW;
 END
 $convert$;
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION _pgmig.keep_uuid_journal_entries() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $keep$
 BEGIN
+  IF pg_catalog.pg_typeof(NEW.id) <> 'bigint'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.journal_entries.id is of type % now, not bigint: pgmig is converting public.journal_entries in place (model uuid) and backs up this column as bigint', pg_catalog.pg_typeof(NEW.id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
+  IF pg_catalog.pg_typeof(NEW.user_id) <> 'character varying(36)'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.journal_entries.user_id is of type % now, not character varying(36): pgmig is converting public.journal_entries in place (model uuid) and backs up this column as character varying(36)', pg_catalog.pg_typeof(NEW.user_id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
   IF TG_OP = 'DELETE' THEN
     DELETE FROM _pgmig.backup_uuid_journal_entries AS bk WHERE bk.id = OLD.id;
     RETURN NULL;
@@ -2388,6 +2458,21 @@ BEGIN
     LOOP
       BEGIN
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.journal_entries'::pg_catalog.regclass AND a.attname = 'id'
+                         AND NOT a.attisdropped AND a.atttypid = 'bigint'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill journal_entries: column id is not of type bigint, as this migration was compiled for; nothing was added to public.journal_entries'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.journal_entries'::pg_catalog.regclass AND a.attname = 'user_id'
+                         AND NOT a.attisdropped AND a.atttypid = 'character varying(36)'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill journal_entries: column user_id is not of type character varying(36), as this migration was compiled for; nothing was added to public.journal_entries'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'journal_entries', 'running')
         RETURNING id INTO pgmig_log_id;
@@ -2529,12 +2614,29 @@ BEGIN
   RETURN NEW;
 END
 $convert$;
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION _pgmig.keep_uuid_tags() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $keep$
 BEGIN
+  IF pg_catalog.pg_typeof(NEW.id) <> 'bigint'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.tags.id is of type % now, not bigint: pgmig is converting public.tags in place (model uuid) and backs up this column as bigint', pg_catalog.pg_typeof(NEW.id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
+  IF pg_catalog.pg_typeof(NEW.user_id) <> 'character varying(36)'::pg_catalog.regtype THEN
+    RAISE EXCEPTION 'public.tags.user_id is of type % now, not character varying(36): pgmig is converting public.tags in place (model uuid) and backs up this column as character varying(36)', pg_catalog.pg_typeof(NEW.user_id)
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
   IF TG_OP = 'DELETE' THEN
     DELETE FROM _pgmig.backup_uuid_tags AS bk WHERE bk.id = OLD.id;
     RETURN NULL;
@@ -2584,6 +2686,21 @@ BEGIN
     LOOP
       BEGIN
         PERFORM _pgmig.pgmig_implicit_code_guard(ARRAY['public.reminders', 'public.users', 'public.journal_entries', 'public.tags']::text[], '{}'::text[], ARRAY['character varying(36)', 'uuid']::text[], '{}'::text[]);
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.tags'::pg_catalog.regclass AND a.attname = 'id'
+                         AND NOT a.attisdropped AND a.atttypid = 'bigint'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill tags: column id is not of type bigint, as this migration was compiled for; nothing was added to public.tags'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = 'public.tags'::pg_catalog.regclass AND a.attname = 'user_id'
+                         AND NOT a.attisdropped AND a.atttypid = 'character varying(36)'::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill tags: column user_id is not of type character varying(36), as this migration was compiled for; nothing was added to public.tags'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ('uuid', 'migrate', 'tags', 'running')
         RETURNING id INTO pgmig_log_id;

@@ -745,9 +745,9 @@ BEGIN
   SELECT pg_catalog.string_agg(DISTINCT pg_catalog.to_jsonb(l) ->> 'fingerprint', ', ') INTO recorded
   FROM _pgmig.log AS l
   WHERE l.model = 'uuid' AND l.script = 'migrate' AND l.status IN ('running', 'done')
-    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc';
+    AND pg_catalog.to_jsonb(l) ->> 'fingerprint' <> '36db5319b76f979105771fd57a40a71c64c817bc7e7b85aba4902002cea3126f';
   IF recorded IS NOT NULL THEN
-    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 21290cf4dd4a9044a9d480bc76fca1a2ce05be12340fd6d72f2e9c63ef9d46bc; nothing was changed', 'uuid', recorded
+    RAISE EXCEPTION 'verify.sql: model % was migrated by another compile (fingerprint %); this script is from compile 36db5319b76f979105771fd57a40a71c64c817bc7e7b85aba4902002cea3126f; nothing was changed', 'uuid', recorded
       USING HINT = 'run the verify.sql and rollback.sql compiled with the migrate.sql that ran';
   END IF;
 END

@@ -80,6 +80,8 @@ pub struct TableChange {
     pub name: QualName,
     /// V1's primary key columns: the backup's key.
     pub key: Vec<String>,
+    /// Their types in V1, in the same order (the backup's key columns have them).
+    pub key_types: Vec<String>,
     pub types: Vec<TypeChange>,
     /// Columns whose NOT NULL or DEFAULT differ (type-changed ones included): (column, V1, V2).
     pub attrs: Vec<(String, Attrs, Attrs)>,
@@ -440,6 +442,7 @@ fn derive(
         let mut change = TableChange {
             name: t1.name.clone(),
             key: Vec::new(),
+            key_types: Vec::new(),
             types: Vec::new(),
             attrs: Vec::new(),
         };
@@ -524,7 +527,15 @@ fn derive(
         }
         if !change.types.is_empty() {
             match &t1.primary_key {
-                Some(pk) => change.key = pk.columns.clone(),
+                Some(pk) => {
+                    change.key = pk.columns.clone();
+                    change.key_types = pk
+                        .columns
+                        .iter()
+                        .filter_map(|c| t1.column(c))
+                        .map(|c| c.data_type.clone())
+                        .collect();
+                }
                 None => errors.push(Diagnostic::error(
                     format!("table {} has no primary key in V1: in-place mode batches and backs up rows by it", t1.name),
                     at_in_place,

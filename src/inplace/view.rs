@@ -94,6 +94,17 @@ pub struct Sync {
     /// backup holds only the key).
     pub old_values: Vec<String>,
     pub conversions: Vec<SyncConversion>,
+    /// The backup's columns with V1's types, the key first: the AFTER trigger's function
+    /// reads them from the row and refuses a row whose column has another type now.
+    pub kept: Vec<KeptColumn>,
+}
+
+/// A column the AFTER trigger copies into the backup (or finds the backup's row by), and the
+/// type the backup has for it, as the catalog prints it.
+#[derive(Debug, Clone)]
+pub struct KeptColumn {
+    pub column: String,
+    pub data_type: String,
 }
 
 #[derive(Debug, Clone)]
@@ -154,7 +165,8 @@ pub enum ColumnStep {
     Restore(Restore),
 }
 
-/// A constraint the swap adds NOT VALID and phase 3 validates.
+/// A constraint the swap adds NOT VALID and phase 3 validates (or rollback re-creates NOT
+/// VALID and validates).
 #[derive(Debug, Clone)]
 pub struct Validate {
     pub table: String,
@@ -181,9 +193,13 @@ pub struct View {
     /// Every CHECK and foreign key the swap creates NOT VALID that V2 has valid: phase 3
     /// validates them.
     pub validates: Vec<Validate>,
-    /// rollback: V2's objects dropped (reverse create order) and V1's re-created.
+    /// rollback: V2's objects dropped (reverse create order) and V1's re-created, CHECKs and
+    /// foreign keys NOT VALID.
     pub undrops: Vec<Obj>,
     pub uncreates: Vec<Obj>,
+    /// Every CHECK and foreign key rollback re-creates NOT VALID that V1 has valid: validated
+    /// after the guard has seen what they resolved to.
+    pub revalidates: Vec<Validate>,
     pub locked: String,
     pub locked_list: Vec<String>,
     pub findings: Vec<Check>,
@@ -695,6 +711,14 @@ impl View {
         undrops.sort_by_key(|o| (std::cmp::Reverse(o.kind), o.table.clone(), o.name.clone()));
         let mut uncreates: Vec<Obj> = m.drops.clone();
         uncreates.sort_by_key(|o| (o.kind, o.table.clone(), o.name.clone()));
+        let revalidates = uncreates
+            .iter()
+            .filter(|o| matches!(o.kind, ObjKind::Check | ObjKind::ForeignKey) && !o.not_valid)
+            .map(|o| Validate {
+                table: o.table.to_string(),
+                name: o.name.clone(),
+            })
+            .collect();
         let plan_sizes = m.sizes.as_ref().map(|sizes| PlanSizes::new(m, sizes));
         let locked_list: Vec<String> = m.locked.iter().map(|n| n.to_string()).collect();
         let has_not_null_checks = tables.iter().any(|t| !t.not_null_checks.is_empty());
@@ -741,6 +765,7 @@ impl View {
             validates,
             undrops,
             uncreates,
+            revalidates,
             locked: locked_list.join(", "),
             locked_list,
             findings,
@@ -889,6 +914,24 @@ fn sync_of(t: &TableChange, model_slug: &str, changes: &[ChangeView], backed: &[
                 new_type: c.new_type.clone(),
                 how: v.how.clone(),
             })
+            .collect(),
+        kept: t
+            .key
+            .iter()
+            .zip(&t.key_types)
+            .map(|(column, data_type)| KeptColumn {
+                column: column.clone(),
+                data_type: data_type.clone(),
+            })
+            .chain(
+                t.types
+                    .iter()
+                    .filter(|c| !t.key.contains(&c.column))
+                    .map(|c| KeptColumn {
+                        column: c.column.clone(),
+                        data_type: c.old_type.clone(),
+                    }),
+            )
             .collect(),
     }
 }

@@ -138,12 +138,26 @@ BEGIN
   RETURN NEW;
 END
 {% endfilter %};
--- SECURITY DEFINER: the application's role writes the backup through it, and only so.
+-- SECURITY DEFINER: the application's role writes the backup through it, and only so. It
+-- runs in the application's sessions, where no check of pgmig's runs, with the rights of
+-- the role running this script: first it makes sure that every column it reads still has
+-- the type the backup has for it. Its statements are planned for the types the row has when
+-- it fires, and a type the table's owner changed a column to would bring casts and operators
+-- of its own into them (an ASSIGNMENT cast into the backup's column, an implicit one in the
+-- key's comparison), run with those rights. NEW and OLD have the table's row type, so NEW's
+-- columns (NULL, and typed, in a DELETE) answer for both.
 CREATE OR REPLACE FUNCTION {{ t.sync.backup_function }}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS {% filter dollar("keep") %}
 BEGIN
+{%- for c in t.sync.kept %}
+  IF pg_catalog.pg_typeof(NEW.{{ c.column|ident }}) <> {{ c.data_type|lit }}::pg_catalog.regtype THEN
+    RAISE EXCEPTION '{{ t.name|notice }}.{{ c.column|ident|notice }} is of type % now, not {{ c.data_type|notice }}: pgmig is converting {{ t.name|notice }} in place (model {{ v.model|notice }}) and backs up this column as {{ c.data_type|notice }}', pg_catalog.pg_typeof(NEW.{{ c.column|ident }})
+      USING ERRCODE = 'datatype_mismatch',
+            HINT = 'give the column its type back, or roll the migration back (rollback.sql) before changing it';
+  END IF;
+{%- endfor %}
   IF TG_OP = 'DELETE' THEN
     DELETE FROM {{ t.backup }} AS bk WHERE {% call sync::backup_row_of_old(t.key) %}{% endcall %};
     RETURN NULL;
@@ -192,6 +206,17 @@ BEGIN
     -- triggers. From its COMMIT on, every write of the application reaches the new columns.
 {% call retry::retried("    ", "fill " ~ t.step ~ ": the new columns", false, "") %}
         PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
+        -- The backup trigger refuses a row whose column has another type than the backup's
+        -- (V1's, as compiled): a table without those types would have every write of the
+        -- application refused until the swap, so it stops here, before the triggers.
+{%- for c in t.sync.kept %}
+        IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_attribute AS a
+                       WHERE a.attrelid = {{ t.name|lit }}::pg_catalog.regclass AND a.attname = {{ c.column|lit }}
+                         AND NOT a.attisdropped AND a.atttypid = {{ c.data_type|lit }}::pg_catalog.regtype) THEN
+          RAISE EXCEPTION 'fill {{ t.step|notice }}: column {{ c.column|ident|notice }} is not of type {{ c.data_type|notice }}, as this migration was compiled for; nothing was added to {{ t.name|notice }}'
+            USING HINT = 'compile the model against this database''s V1';
+        END IF;
+{%- endfor %}
         INSERT INTO _pgmig.log (model, script, step, status)
         VALUES ({{ v.model|lit }}, 'migrate', {{ t.step|lit }}, 'running')
         RETURNING id INTO pgmig_log_id;
@@ -405,11 +430,7 @@ BEGIN;
 -- on them (the application reads and writes on) until COMMIT, so nothing can be attached
 -- after it; its catalog query (tens of ms, more under load) stays out of the ACCESS
 -- EXCLUSIVE window, where it was most of it (bench/results).
-DO {% filter dollar("guard") %}
-BEGIN
-  PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
-END
-{% endfilter %};
+{% include "inplace/guard_call.sql" %}
 DO {% filter dollar("swap") %}
 DECLARE
   pgmig_attempt integer := 0;
@@ -508,11 +529,7 @@ DROP FUNCTION IF EXISTS {{ t.sync.backup_function }}();
 -- ----------------------------------------------------------------------------
 {%- if !v.validates.is_empty() %}
 BEGIN;
-DO {% filter dollar("guard") %}
-BEGIN
-  PERFORM _pgmig.pgmig_implicit_code_guard({{ v.implicit_tables }}, '{}'::text[], {{ v.implicit_cast_types }}, {{ v.implicit_called_functions }});
-END
-{% endfilter %};
+{% include "inplace/guard_call.sql" %}
 {%- for c in v.validates %}
 ALTER TABLE {{ c.table }} VALIDATE CONSTRAINT {{ c.name|ident }};
 {%- endfor %}

@@ -5,7 +5,8 @@
 --   before the swap: drops the new columns and the indexes built for the swap (the old
 --   columns were never touched);
 --   after it: the reverse swap, the old values restored from the backup in _pgmig, V2's
---   keys, constraints and indexes dropped and V1's re-created (ACCESS EXCLUSIVE on
+--   keys, constraints and indexes dropped and V1's re-created, CHECKs and foreign keys
+--   validated once the check of attached code has seen them (ACCESS EXCLUSIVE on
 --   {{ v.locked|comment }} until COMMIT).
 --   Rows the application wrote or changed since migrate have no backup to restore: they
 --   keep their values, converted back to V1's types (a foreign key's value spelled as its
@@ -49,6 +50,8 @@ BEGIN;
 {%- let implicit_called_functions = v.implicit_called_functions.as_str() %}
 
 {% include "implicit_code_guard.sql" %}
+
+{% include "implicit_code_guard_function.sql" %}
 
 -- The backups as migrate sealed them after the swap, before anything is touched: the originals
 -- are restored from them, and a changed one would restore other values than the application
@@ -134,8 +137,20 @@ BEGIN
 {%- endif %}
 
 {%- for o in v.uncreates %}
-    {% call ddl::create(o, false) %}{% endcall %};
+    {% call ddl::create(o, true) %}{% endcall %};
 {%- endfor %}
+{%- if !v.revalidates.is_empty() %}
+    -- V1's CHECKs and foreign keys are made again from their text, NOT VALID: their operators
+    -- and functions are resolved by name now, and since the swap dropped V1's constraints
+    -- nothing held those objects (an operator's owner may have dropped it and made another
+    -- of the same name with its own function). The check reads what the new constraints
+    -- depend on before a validation evaluates them on every row with this role's rights
+    -- (the check above, as the function this script made).
+    PERFORM _pgmig.pgmig_implicit_code_guard({{ implicit_written }}, {{ implicit_read }}, {{ implicit_cast_types }}, {{ implicit_called_functions }});
+{%- for c in v.revalidates %}
+    ALTER TABLE {{ c.table }} VALIDATE CONSTRAINT {{ c.name|ident }};
+{%- endfor %}
+{%- endif %}
     RAISE NOTICE 'rollback: columns swapped back to V1''s types';
   ELSE
     -- Before the swap: the old columns are as they were (the application's writes

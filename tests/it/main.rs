@@ -20,6 +20,7 @@ mod inplace;
 mod inplace_grants;
 mod inplace_guide;
 mod inplace_online;
+mod inplace_security;
 mod jobs;
 mod lint;
 mod mutations;

@@ -58,7 +58,7 @@ fn is_superuser(db: &TestDb, role: &str) -> bool {
 
 /// Where the planted code writes (as the server's OS user) when it runs as a superuser: the
 /// trace that outlives precheck's rollback.
-fn evidence(db: &TestDb) -> PathBuf {
+pub(super) fn evidence(db: &TestDb) -> PathBuf {
     let path = PathBuf::from(format!("/tmp/pgmig-implicit-{}", db.name()));
     let _ = std::fs::remove_file(&path);
     path
@@ -66,7 +66,7 @@ fn evidence(db: &TestDb) -> PathBuf {
 
 /// PL/pgSQL that writes the evidence file and makes `role` superuser: both fail (quietly)
 /// unless they run with a superuser's rights.
-fn escalate(role: &str, evidence: &Path) -> String {
+pub(super) fn escalate(role: &str, evidence: &Path) -> String {
     format!(
         "BEGIN EXECUTE format('COPY (SELECT current_user) TO %L', '{}'); EXCEPTION WHEN OTHERS THEN NULL; END;
          BEGIN EXECUTE 'ALTER ROLE {role} SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;",
@@ -187,7 +187,7 @@ fn fill(text: &str, role: &str, evidence: &Path) -> String {
 }
 
 /// The planted code did not run as the superuser.
-fn assert_not_run(db: &TestDb, role: &str, evidence: &Path, what: &str) {
+pub(super) fn assert_not_run(db: &TestDb, role: &str, evidence: &Path, what: &str) {
     assert!(
         !is_superuser(db, role),
         "{what} made the tables' owner superuser"
