@@ -53,9 +53,10 @@
 //!   CVE-2022-1552), never with this role's rights;
 //! - `LOCK TABLE`: a lock runs no code of the owner's, and one taken before the guard holds
 //!   what the guard then checks (the in-place fill batch's SHARE UPDATE EXCLUSIVE);
-//! - `DROP INDEX CONCURRENTLY` (outside a transaction by necessity): a drop runs no code of the
-//!   table's owner (event triggers, which do run, only a superuser can create, and
-//!   event_trigger_guard.sql checks them).
+//! - `DROP INDEX CONCURRENTLY` (outside a transaction by necessity), `DROP SERVER` (V1's
+//!   foreign server, with what `CASCADE` drops), the user mapping for V1's server and `IMPORT
+//!   FOREIGN SCHEMA`: a drop or a catalog row runs no code of the owner's (event triggers, which do run, only a
+//!   superuser can create, and event_trigger_guard.sql checks them).
 //!
 //! Not followed: a recursive call of a routine of the script (none is written). The check
 //! proves the guard's place; what the guard itself refuses is tested against PostgreSQL
@@ -270,7 +271,7 @@ impl<'a> Check<'a> {
             return state.after(end);
         }
         let Some(ast) = &st.ast else {
-            if state.unguarded_here() && !drops_an_index_concurrently(&st.text) {
+            if state.unguarded_here() && !runs_no_code_of_others(&st.text) {
                 self.report(st, "runs a statement this check cannot read");
             }
             return state.after(state.unguarded);
@@ -552,7 +553,9 @@ impl<'a> Check<'a> {
             return;
         }
         let mut effects = Effects::default();
-        if tokens.first().is_some_and(|t| is_word(t, "EXECUTE")) && !alters_a_sequence(&tokens) {
+        if tokens.first().is_some_and(|t| is_word(t, "EXECUTE"))
+            && !executes_a_known_statement(&tokens)
+        {
             effects.touches.push("runs dynamic SQL (EXECUTE)".into());
         }
         // A query in the code: from its SELECT or WITH to the end of its parentheses.
@@ -923,25 +926,38 @@ fn only_locks(ast: &Ast) -> bool {
     matches!(ast, Ast::Lock(_))
 }
 
-/// `DROP INDEX CONCURRENTLY …` (which sqlparser does not read): a drop runs no code of the
-/// table's owner.
-fn drops_an_index_concurrently(text: &str) -> bool {
+/// Statements sqlparser does not read that run no code of another role's: `DROP INDEX
+/// CONCURRENTLY` (a drop runs none of the table's owner), `DROP SERVER` (nor do the foreign
+/// tables and user mappings its `CASCADE` drops) and `CREATE`/`ALTER`/`DROP USER MAPPING` (a
+/// catalog row of this role's password for V1's server), `IMPORT FOREIGN SCHEMA` (it asks
+/// V1's server for its tables and creates foreign tables of them: catalog rows).
+fn runs_no_code_of_others(text: &str) -> bool {
     let words: Vec<String> = text
         .split_whitespace()
         .take(3)
         .map(str::to_uppercase)
         .collect();
-    words == ["DROP", "INDEX", "CONCURRENTLY"]
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    matches!(
+        words[..],
+        ["DROP", "INDEX", "CONCURRENTLY"]
+            | ["DROP", "SERVER", ..]
+            | ["CREATE" | "ALTER" | "DROP", "USER", "MAPPING"]
+            | ["IMPORT", "FOREIGN", "SCHEMA"]
+    )
 }
 
-/// `EXECUTE pg_catalog.format('ALTER SEQUENCE %s …', …)` (dry_run_sequences.sql): a sequence
-/// has no code of its owner's to run.
-fn alters_a_sequence(tokens: &[Token]) -> bool {
+/// `EXECUTE pg_catalog.format('ALTER SEQUENCE %s …', …)` (dry_run_sequences.sql: a sequence
+/// has no code of its owner's to run) and `EXECUTE pg_catalog.format('ALTER USER MAPPING FOR
+/// CURRENT_USER SERVER %I …', …)` (fdw_mapping.sql: V1's password, a catalog row of this
+/// role's).
+fn executes_a_known_statement(tokens: &[Token]) -> bool {
     matches!(
         tokens,
         [_, schema, Token::Period, format, Token::LParen, Token::SingleQuotedString(text), ..]
             if is_word(schema, "pg_catalog") && is_word(format, "format")
-                && text.starts_with("ALTER SEQUENCE %s ")
+                && (text.starts_with("ALTER SEQUENCE %s ")
+                    || text.starts_with("ALTER USER MAPPING FOR CURRENT_USER SERVER %I "))
     )
 }
 
